@@ -1,0 +1,29 @@
+/**
+ * RFC 8785 JSON Canonicalization Scheme for the values Stint puts in audit events.
+ * ECMAScript's JSON.stringify already serialises strings and numbers exactly as RFC 8785
+ * section 3.2.2 requires (it is defined in terms of them); what remains is sorting object
+ * members by their UTF-16 code units (section 3.2.3) and refusing what JSON cannot carry.
+ */
+export function canonicalize(value: unknown): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError('canonicalize: non-finite number');
+      return JSON.stringify(value);
+    case 'object': {
+      if (Array.isArray(value)) return `[${value.map((v) => canonicalize(v)).join(',')}]`;
+      const obj = value as Record<string, unknown>;
+      // Default Array.prototype.sort compares UTF-16 code units, as RFC 8785 3.2.3 requires.
+      const keys = Object.keys(obj)
+        .filter((k) => obj[k] !== undefined)
+        .sort();
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalize(obj[k])}`).join(',')}}`;
+    }
+    default:
+      throw new TypeError(`canonicalize: cannot encode ${typeof value}`);
+  }
+}

@@ -1,0 +1,102 @@
+import type { CredentialState, Grant, GrantStatus } from '../core/grant.js';
+import type { AuditEventInput, AuditRecord } from '../core/events.js';
+
+/** Filters for listing grants. All optional; `tenant` is always set by the service layer. */
+export interface GrantFilter {
+  readonly tenant?: string;
+  readonly status?: GrantStatus;
+  readonly target?: string;
+  readonly principal?: string;
+  /** Break-glass grants that have no post-review yet. */
+  readonly needsReview?: boolean;
+  readonly kind?: Grant['kind'];
+  readonly parentId?: string;
+}
+
+export interface PageRequest {
+  /** 1..500 */
+  readonly limit: number;
+  /** Opaque cursor returned by the previous page. */
+  readonly cursor?: string;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  /** Present when more items follow. */
+  readonly nextCursor?: string;
+}
+
+/** A signed audit checkpoint (C2SP signed note) as stored. */
+export interface StoredCheckpoint {
+  readonly size: number;
+  /** Hex SHA-256 Merkle root (RFC 6962) of the first `size` events. */
+  readonly rootHash: string;
+  /** The full signed note text. */
+  readonly note: string;
+  readonly createdAt: number;
+}
+
+/** The running state of the Merkle log: its size and the RFC 6962 compact-range frontier. */
+export interface AuditHead {
+  readonly size: number;
+  /** Hex roots of the perfect subtrees covering [0, size), largest first. */
+  readonly frontier: readonly string[];
+}
+
+/**
+ * The store contract (the node-oidc-provider model: small, one shared conformance suite,
+ * test/store-conformance.test.ts, runs it against every real backend).
+ *
+ * Implementations never load all grants into memory; every list is paged and indexed.
+ */
+export interface Store {
+  readonly kind: 'pglite' | 'postgres';
+  /** Applies migrations. Idempotent and safe when several replicas start at once. */
+  migrate(): Promise<void>;
+  /**
+   * Runs `fn` in one database transaction: commits when it resolves, rolls back when it
+   * throws (and rethrows). Grant changes and their audit events always commit together.
+   */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  getGrant(id: string): Promise<Grant | undefined>;
+  listGrants(filter: GrantFilter, page: PageRequest): Promise<Page<Grant>>;
+  /** Counts per stored status (for metrics). */
+  countByStatus(): Promise<Partial<Record<GrantStatus, number>>>;
+  /** Earliest `expiresAt` of an active grant, and earliest due revocation (for the worker's timer). */
+  nextDueAt(): Promise<number | undefined>;
+
+  auditHead(): Promise<AuditHead>;
+  /** Events with seq in [fromSeq, fromSeq + limit), ascending. */
+  readAudit(fromSeq: number, limit: number): Promise<AuditRecord[]>;
+  /** Raw leaf hashes (32 bytes each) for seq in [from, to), ascending; for proofs. */
+  readLeafHashes(from: number, to: number): Promise<Uint8Array[]>;
+  latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
+  close(): Promise<void>;
+}
+
+export interface StoreTx {
+  insertGrant(grant: Grant): Promise<void>;
+  /** Reads and locks one grant (`SELECT ... FOR UPDATE`). */
+  lockGrant(id: string): Promise<Grant | undefined>;
+  /**
+   * Writes the whole grant. `grant.version` must be exactly the stored version + 1,
+   * otherwise throws `StintError('conflict')` and writes nothing.
+   */
+  updateGrant(grant: Grant): Promise<void>;
+  /** Active grants with expiresAt <= now, locked with `FOR UPDATE SKIP LOCKED`, oldest first. */
+  claimExpired(now: number, limit: number): Promise<Grant[]>;
+  /** Pending grants with decisionDeadline <= now, locked with `FOR UPDATE SKIP LOCKED`. */
+  claimStalePending(now: number, limit: number): Promise<Grant[]>;
+  /**
+   * Grants whose credential state is one of `states` and whose revokeNextAt <= now,
+   * locked with `FOR UPDATE SKIP LOCKED`, earliest first.
+   */
+  claimCredentialWork(states: readonly CredentialState[], now: number, limit: number): Promise<Grant[]>;
+  /**
+   * Appends events to the audit log at `time` (epoch ms): assigns consecutive seq numbers
+   * under a lock on the log head, canonicalises (RFC 8785), hashes (RFC 6962 leaf) and
+   * advances the frontier. Commits or rolls back with the surrounding transaction.
+   */
+  appendAudit(events: readonly AuditEventInput[], time: number): Promise<AuditRecord[]>;
+  saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void>;
+}
