@@ -3,6 +3,8 @@ import type { Principal } from '../core/principal.js';
 /** Everything a policy can see about one request (see docs/policies.md). */
 export interface PolicyInput {
   readonly principal: Principal;
+  /** Approver groups (from config) the principal belongs to; Cedar entity parents. */
+  readonly principalGroups: readonly string[];
   readonly target: {
     readonly name: string;
     readonly env: string;
