@@ -27,6 +27,7 @@ export const ERROR_REGISTRY = {
   already_reviewed: { status: 409, title: 'This break-glass grant has already been reviewed' },
   audit_unavailable: { status: 503, title: 'The audit log could not be written; nothing was changed' },
   store_unavailable: { status: 503, title: 'The store is unavailable' },
+  target_unavailable: { status: 503, title: 'The target could not be reached; nothing was granted' },
   not_ready: { status: 503, title: 'The broker is not ready' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   rate_limited: { status: 429, title: 'Too many requests' },

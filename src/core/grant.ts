@@ -139,7 +139,10 @@ export interface Grant {
   readonly credential: CredentialInfo;
   /** Epoch ms timestamps. */
   readonly createdAt: number;
-  /** When a pending request expires if nobody decides. */
+  /**
+   * When a pending request lapses if nobody decides, and when an approved grant lapses if the
+   * requester never activates it (activation starts the TTL and hands over the credential).
+   */
   readonly decisionDeadline?: number;
   readonly activatedAt?: number;
   /** When an active grant ends (moves forward only through approved extensions). */
@@ -162,7 +165,12 @@ export const TERMINAL_STATUSES: ReadonlySet<GrantStatus> = new Set(['denied', 'e
  */
 export function effectiveStatus(grant: Pick<Grant, 'status' | 'expiresAt' | 'decisionDeadline'>, now: number): GrantStatus {
   if (grant.status === 'active' && grant.expiresAt !== undefined && grant.expiresAt <= now) return 'expired';
-  if (grant.status === 'pending_approval' && grant.decisionDeadline !== undefined && grant.decisionDeadline <= now) {
+  // A request nobody decided on in time, or an approval nobody picked up in time, lapses.
+  if (
+    (grant.status === 'pending_approval' || grant.status === 'approved') &&
+    grant.decisionDeadline !== undefined &&
+    grant.decisionDeadline <= now
+  ) {
     return 'expired';
   }
   return grant.status;

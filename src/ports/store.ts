@@ -85,7 +85,10 @@ export interface StoreTx {
   updateGrant(grant: Grant): Promise<void>;
   /** Active grants with expiresAt <= now, locked with `FOR UPDATE SKIP LOCKED`, oldest first. */
   claimExpired(now: number, limit: number): Promise<Grant[]>;
-  /** Pending grants with decisionDeadline <= now, locked with `FOR UPDATE SKIP LOCKED`. */
+  /**
+   * Grants in `pending_approval` or `approved` (not yet activated) with decisionDeadline <= now,
+   * locked with `FOR UPDATE SKIP LOCKED`.
+   */
   claimStalePending(now: number, limit: number): Promise<Grant[]>;
   /**
    * Grants whose credential state is one of `states` and whose revokeNextAt <= now,

@@ -1,0 +1,76 @@
+/**
+ * Evaluates requests against a policy set and schema Cedar already holds pre-parsed
+ * (`statefulIsAuthorized`: no re-parse per call, REFERENCE.md section 4). Fail closed: the
+ * answer is "allowed" only for an `allow` decision with zero evaluation errors, because Cedar
+ * skips a policy that errors, so an erroring `forbid` would otherwise fail open.
+ */
+import { statefulIsAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
+import type { AuthorizationAnswer } from '@cedar-policy/cedar-wasm/nodejs';
+import type { PolicyAnswer, PolicyEvaluator, PolicyInput } from '../../ports/policy.js';
+import { cedarRequestOf } from './request.js';
+
+/** Names under which Cedar caches this evaluator's parsed policy set and schema. */
+export interface PreparsedNames {
+  readonly policySetId: string;
+  readonly schemaName: string;
+}
+
+/** A policy's id and, for a permit, its `@approvals("N")`. */
+export interface EvaluatorPolicy {
+  readonly id: string;
+  readonly approvals?: number;
+}
+
+/** The Cedar implementation of {@link PolicyEvaluator}. Built by `loadCedarPolicies`. */
+export class CedarPolicyEvaluator implements PolicyEvaluator {
+  readonly policyIds: readonly string[];
+  private readonly approvalsById: ReadonlyMap<string, number>;
+
+  /**
+   * @param names where Cedar holds the pre-parsed set and schema (both must exist)
+   * @param policies every loaded policy, in load order
+   * @param warnings validator warnings from the load (`file:line:column: message`)
+   */
+  constructor(
+    private readonly names: PreparsedNames,
+    policies: readonly EvaluatorPolicy[],
+    readonly warnings: readonly string[],
+  ) {
+    this.policyIds = Object.freeze(policies.map((p) => p.id));
+    this.approvalsById = new Map(policies.flatMap((p) => (p.approvals === undefined ? [] : [[p.id, p.approvals] as const])));
+  }
+
+  /** Decides one request. Never throws; any problem yields `allowed: false` with `errors`. */
+  evaluate(input: PolicyInput): PolicyAnswer {
+    let answer: AuthorizationAnswer;
+    try {
+      const built = cedarRequestOf(input);
+      if ('error' in built) return denied([`invalid request: ${built.error}`]);
+      answer = statefulIsAuthorized({
+        ...built.request,
+        preparsedPolicySetId: this.names.policySetId,
+        preparsedSchemaName: this.names.schemaName,
+        validateRequest: true,
+      });
+    } catch (e) {
+      // The WASM glue throws on input serde cannot read (e.g. a lone UTF-16 surrogate).
+      return denied([`Cedar could not take the request: ${e instanceof Error ? e.message : String(e)}`]);
+    }
+    if (answer.type === 'failure') return denied(answer.errors.map((e) => `Cedar refused the request: ${e.message}`));
+    const { decision, diagnostics } = answer.response;
+    const errors = diagnostics.errors.map((e) => `policy "${e.policyId}": ${e.error.message}`);
+    const allowed = decision === 'allow';
+    const policies = [...diagnostics.reason];
+    if (!allowed) return { allowed, policies, errors };
+    let approvals: number | undefined;
+    for (const id of policies) {
+      const n = this.approvalsById.get(id);
+      if (n !== undefined && (approvals === undefined || n > approvals)) approvals = n;
+    }
+    return { allowed, policies, errors, ...(approvals === undefined ? {} : { approvalsAnnotation: approvals }) };
+  }
+}
+
+function denied(errors: string[]): PolicyAnswer {
+  return { allowed: false, policies: [], errors };
+}

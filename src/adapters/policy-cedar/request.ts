@@ -1,0 +1,87 @@
+/**
+ * PolicyInput -> Cedar request (JSON entity and context formats). The entity model and the
+ * context fields are documented in docs/policies.md; the schema is in schema.ts.
+ */
+import type { Context, EntityJson, TypeAndId } from '@cedar-policy/cedar-wasm/nodejs';
+import { parsePrincipalId } from '../../core/principal.js';
+import type { PolicyInput } from '../../ports/policy.js';
+import { CEDAR_TYPES } from './schema.js';
+
+/** The parts of a Cedar authorization call that depend on the request. */
+export interface CedarRequest {
+  readonly principal: TypeAndId;
+  readonly action: TypeAndId;
+  readonly resource: TypeAndId;
+  readonly context: Context;
+  readonly entities: EntityJson[];
+}
+
+/** Largest epoch ms a JS Date holds (ECMA-262 21.4.1.1); beyond it toISOString throws. */
+const MAX_DATE_MS = 8.64e15;
+// Cedar's datetime() takes `YYYY-MM-DD...`: four-digit years only.
+const FOUR_DIGIT_YEAR = /^\d{4}-/;
+
+/**
+ * Builds the request, or says why it cannot be built: the input comes from the broker, but
+ * the evaluator must deny (never throw) on anything Cedar could not represent.
+ */
+export function cedarRequestOf(input: PolicyInput): { request: CedarRequest } | { error: string } {
+  const { principal, target } = input;
+  const parsed = parsePrincipalId(principal.id);
+  if (parsed === undefined || parsed.type !== principal.type) {
+    return { error: `principal id ${JSON.stringify(principal.id)} is not a well-formed ${String(principal.type)} id` };
+  }
+  for (const [field, value] of [['ttlSeconds', input.ttlSeconds], ['roleMaxTtlSeconds', input.roleMaxTtlSeconds]] as const) {
+    if (!Number.isSafeInteger(value)) return { error: `${field} must be an integer, got ${String(value)}` };
+  }
+  if (!(Math.abs(input.now) <= MAX_DATE_MS)) return { error: `now is not a valid time: ${String(input.now)}` };
+  const now = new Date(input.now).toISOString();
+  if (!FOUR_DIGIT_YEAR.test(now)) return { error: `now is outside the years 0000-9999: ${now}` };
+
+  const groups = [...new Set(input.principalGroups)].map((id) => ({ type: CEDAR_TYPES.group, id }));
+  const principalUid = { type: principal.type === 'workload' ? CEDAR_TYPES.workload : CEDAR_TYPES.human, id: parsed.name };
+  const resource = { type: CEDAR_TYPES.target, id: target.name };
+  const attributes = principal.attributes;
+  const principalAttrs: Record<string, string> =
+    principal.type === 'workload'
+      ? {
+          name: parsed.name,
+          kind: principal.kind ?? '',
+          tenant: principal.tenant,
+          env: ownValue(attributes, 'env'),
+          team: ownValue(attributes, 'team'),
+          issuer: principal.issuer,
+        }
+      : { name: parsed.name, tenant: principal.tenant, issuer: principal.issuer };
+  const entities: EntityJson[] = [
+    { uid: principalUid, attrs: principalAttrs, parents: groups, tags: attributes },
+    { uid: resource, attrs: { name: target.name, env: target.env, tenant: target.tenant }, parents: [], tags: target.attributes },
+    ...groups.map((uid) => ({ uid, attrs: {}, parents: [] })),
+  ];
+
+  const actorChain = principal.actorChain ?? [];
+  const context: Context = {
+    ttl: { __extn: { fn: 'duration', arg: `${input.ttlSeconds}s` } },
+    ttlSeconds: input.ttlSeconds,
+    maxTtlSeconds: input.roleMaxTtlSeconds,
+    riskTier: input.riskTier,
+    task: input.task,
+    reason: input.reason,
+    approved: input.approved,
+    breakGlass: input.breakGlass,
+    isExtension: input.isExtension,
+    businessHours: input.businessHours,
+    now: { __extn: { fn: 'datetime', arg: now } },
+    delegated: actorChain.length > 0,
+    actorChain: [...actorChain],
+  };
+  // A blank ticket is no ticket: `context has ticket` must mean a reference was given.
+  if (input.ticket !== undefined && input.ticket.trim() !== '') context.ticket = input.ticket;
+
+  return { request: { principal: principalUid, action: { type: CEDAR_TYPES.action, id: input.role }, resource, context, entities } };
+}
+
+/** `record[key]` when it is the record's own property, else `''` (never an inherited `constructor`). */
+function ownValue(record: Readonly<Record<string, string>>, key: string): string {
+  return Object.hasOwn(record, key) ? (record[key] ?? '') : '';
+}

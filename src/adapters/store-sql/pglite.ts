@@ -1,0 +1,115 @@
+/**
+ * The embedded backend: PGlite (Postgres 17 compiled to WASM) on a local data directory.
+ *
+ * PGlite is a single connection. Its `transaction()` and `query()` share one mutex, so
+ * transactions run one after another and a statement outside a transaction waits for the open
+ * one to finish; the store therefore never issues a store-level query from inside a
+ * transaction (see the guard in `sql-store.ts`).
+ */
+import { PGlite } from '@electric-sql/pglite';
+import { resolve } from 'node:path';
+import type { SqlDriver, SqlExecutor, SqlRow } from './driver.js';
+import { toStoreError } from './driver-errors.js';
+import { acquireDataDirLock, type DataDirLock } from './lock.js';
+
+/** PGlite's in-memory data directory prefix: no files, no lock. For quick tests only. */
+export const MEMORY_DATA_DIR = 'memory://';
+
+/**
+ * PGlite writes this text as the data directory's postgresql.conf on every open, replacing the
+ * file initdb wrote, so the initdb settings that matter are repeated here. shared_buffers is
+ * lowered from initdb's 128MB: measured on this machine, an opened PGlite costs ~300 MB RSS with
+ * 128MB and ~200 MB with 32MB, and the broker must stay under 300 MB with 1,000,000 grants
+ * (REFERENCE.md section 6). The OS page cache still holds the table files.
+ */
+const PGLITE_CONF = [
+  'shared_buffers = 32MB',
+  'max_wal_size = 1GB',
+  'min_wal_size = 80MB',
+  'dynamic_shared_memory_type = posix',
+  "datestyle = 'iso, mdy'",
+  'timezone = UTC',
+  'log_timezone = UTC',
+  'lc_messages = C',
+  'lc_monetary = C',
+  'lc_numeric = C',
+  'lc_time = C',
+  "default_text_search_config = 'pg_catalog.english'",
+];
+
+/** PGlite has no connection string, so its errors carry no secret to remove. */
+const NO_SECRETS: readonly string[] = [];
+
+/**
+ * Locks `dataDir` (electric-sql/pglite#1106: a second process would corrupt it), then opens
+ * or initialises the database in it. Throws `StintError('store_locked')` when another live
+ * process holds the directory.
+ */
+export async function openPgliteDriver(dataDir: string): Promise<SqlDriver> {
+  const inMemory = dataDir.startsWith(MEMORY_DATA_DIR);
+  const lock: DataDirLock | undefined = inMemory ? undefined : acquireDataDirLock(dataDir);
+  let db: PGlite;
+  try {
+    db = await PGlite.create(inMemory ? dataDir : resolve(dataDir), { postgresqlconf: PGLITE_CONF });
+  } catch (err) {
+    lock?.release();
+    throw toStoreError(err, NO_SECRETS);
+  }
+  return new PgliteDriver(db, lock);
+}
+
+class PgliteDriver implements SqlDriver {
+  readonly kind = 'pglite' as const;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: PGlite,
+    private readonly lock: DataDirLock | undefined,
+  ) {}
+
+  query(sql: string, params: readonly unknown[] = []): Promise<SqlRow[]> {
+    return runQuery(this.db, sql, params);
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    // PGlite rolls back and rethrows when the callback throws; remember which error was the
+    // callback's own so it is rethrown unchanged, while BEGIN/COMMIT failures get mapped.
+    let callbackError: { error: unknown } | undefined;
+    try {
+      return await this.db.transaction(async (tx) => {
+        try {
+          return await fn({ query: (sql, params = []) => runQuery(tx, sql, params) });
+        } catch (error) {
+          callbackError = { error };
+          throw error;
+        }
+      });
+    } catch (err) {
+      if (callbackError !== undefined && callbackError.error === err) throw err;
+      throw toStoreError(err, NO_SECRETS);
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.db
+      .close()
+      .catch((err: unknown) => {
+        throw toStoreError(err, NO_SECRETS);
+      })
+      .finally(() => this.lock?.release());
+    return this.closing;
+  }
+}
+
+async function runQuery(
+  target: Pick<PGlite, 'query'>,
+  sql: string,
+  params: readonly unknown[],
+): Promise<SqlRow[]> {
+  try {
+    const result = await target.query<SqlRow>(sql, [...params]);
+    return result.rows;
+  } catch (err) {
+    throw toStoreError(err, NO_SECRETS);
+  }
+}

@@ -1,0 +1,377 @@
+/**
+ * `Store` and `StoreTx` over the SQL driver. Every statement lives here once and runs unchanged
+ * on PGlite and PostgreSQL. Nothing reads a whole table into memory: lists are keyset-paged,
+ * claims are bounded by LIMIT, and each query is served by an index from `migrations.ts`.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { AuditEventInput, AuditRecord, EventType } from '../../core/events.js';
+import type { CredentialState, Grant, GrantStatus } from '../../core/grant.js';
+import { StintError, isStintError } from '../../core/errors.js';
+import type { AuditHead, GrantFilter, Page, PageRequest, Store, StoreTx, StoredCheckpoint } from '../../ports/store.js';
+import { buildAuditEntry } from '../../audit/event.js';
+import { frontierAppend, fromHex, toHex } from '../../audit/merkle.js';
+import type { SqlDriver, SqlExecutor, SqlRow } from './driver.js';
+import { clampPageSize, decodeCursor, encodeCursor } from './cursor.js';
+import { migrate } from './migrations.js';
+import { DOC_PARAM, GRANT_COLUMNS, GRANT_SELECT, VERSION_PARAM, grantToParams, rowToGrant } from './row.js';
+
+/** Credential states with pending work; the `grants_credential_work` partial index covers exactly these. */
+const CREDENTIAL_WORK_STATES: readonly CredentialState[] = ['provisioning', 'revoking', 'revoke_failed'];
+
+/** Every credential state; claim queries inline states as literals, so only these are accepted. */
+const CREDENTIAL_STATES: ReadonlySet<CredentialState> = new Set<CredentialState>([
+  'none',
+  'provisioning',
+  'issued',
+  'revoking',
+  'revoked',
+  'revoke_failed',
+]);
+
+/** Rows per multi-row audit INSERT, well under PostgreSQL's 65,535 bind parameters (7 per row). */
+const AUDIT_INSERT_CHUNK = 1000;
+
+const INSERT_GRANT = `INSERT INTO grants (${GRANT_SELECT}) VALUES (${GRANT_COLUMNS.map((_, i) =>
+  i + 1 === DOC_PARAM ? `$${i + 1}::jsonb` : `$${i + 1}`,
+).join(', ')})`;
+
+// Every column except the key is rewritten; the version check makes the write conditional.
+const UPDATE_GRANT = `UPDATE grants SET ${GRANT_COLUMNS.slice(1)
+  .map((column, i) => `${column} = $${i + 2}${i + 2 === DOC_PARAM ? '::jsonb' : ''}`)
+  .join(', ')} WHERE id = $1 AND version = $${VERSION_PARAM} - 1`;
+
+/** The SQL store. Create it with `openStore`. */
+export class SqlStore implements Store {
+  readonly kind: 'pglite' | 'postgres';
+  private closed = false;
+  /**
+   * Marks code running inside `transaction()`. A store-level call from there would deadlock on
+   * PGlite (single connection, electric-sql/pglite mutex) and read outside the transaction on
+   * PostgreSQL, so it is refused on both.
+   */
+  private readonly insideTransaction = new AsyncLocalStorage<{ open: boolean }>();
+
+  constructor(private readonly driver: SqlDriver) {
+    this.kind = driver.kind;
+  }
+
+  async migrate(): Promise<void> {
+    this.assertUsable();
+    await migrate(this.driver);
+  }
+
+  async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    this.assertUsable();
+    const marker = { open: true };
+    return this.insideTransaction.run(marker, () =>
+      this.driver.transaction(async (executor) => {
+        const guarded = new GuardedExecutor(executor);
+        try {
+          const result = await fn(new SqlStoreTx(guarded));
+          if (guarded.failed) {
+            // The database aborted the transaction at the failed statement; COMMIT would
+            // silently roll back. Report it instead of pretending the work was saved.
+            throw new StintError('internal', 'a statement failed inside the transaction; nothing was saved', {
+              internalReason: 'transaction callback swallowed a store error and returned normally',
+            });
+          }
+          return result;
+        } finally {
+          guarded.end();
+          marker.open = false;
+        }
+      }),
+    );
+  }
+
+  async getGrant(id: string): Promise<Grant | undefined> {
+    this.assertUsable();
+    const rows = await this.driver.query(`SELECT ${GRANT_SELECT} FROM grants WHERE id = $1`, [id]);
+    return rows[0] === undefined ? undefined : rowToGrant(rows[0]);
+  }
+
+  async listGrants(filter: GrantFilter, page: PageRequest): Promise<Page<Grant>> {
+    this.assertUsable();
+    const limit = clampPageSize(page.limit);
+    const params: unknown[] = [];
+    const where: string[] = [];
+    const bind = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (filter.tenant !== undefined) where.push(`tenant = ${bind(filter.tenant)}`);
+    if (filter.status !== undefined) where.push(`status = ${bind(filter.status)}`);
+    if (filter.target !== undefined) where.push(`target = ${bind(filter.target)}`);
+    if (filter.principal !== undefined) where.push(`principal = ${bind(filter.principal)}`);
+    if (filter.kind !== undefined) where.push(`kind = ${bind(filter.kind)}`);
+    if (filter.parentId !== undefined) where.push(`parent_id = ${bind(filter.parentId)}`);
+    if (filter.needsReview !== undefined) where.push(filter.needsReview ? 'needs_review' : 'NOT needs_review');
+    if (page.cursor !== undefined) where.push(`id < ${bind(decodeCursor(page.cursor))}`);
+    // One extra row tells whether another page follows without a COUNT.
+    const sql = `SELECT ${GRANT_SELECT} FROM grants${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY id DESC LIMIT ${bind(limit + 1)}`;
+    const rows = await this.driver.query(sql, params);
+    const items = rows.slice(0, limit).map(rowToGrant);
+    const last = items[items.length - 1];
+    return rows.length > limit && last !== undefined ? { items, nextCursor: encodeCursor(last.id) } : { items };
+  }
+
+  async countByStatus(): Promise<Partial<Record<GrantStatus, number>>> {
+    this.assertUsable();
+    const rows = await this.driver.query('SELECT status, count(*) AS n FROM grants GROUP BY status');
+    const counts: Partial<Record<GrantStatus, number>> = {};
+    for (const row of rows) counts[row.status as GrantStatus] = Number(row.n);
+    return counts;
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    this.assertUsable();
+    // Each min() is one probe of its partial index; LEAST ignores the NULLs of empty sets.
+    const rows = await this.driver.query(`SELECT LEAST(
+        (SELECT min(expires_at) FROM grants WHERE status = 'active'),
+        (SELECT min(decision_deadline) FROM grants WHERE status = 'pending_approval'),
+        (SELECT min(revoke_next_at) FROM grants WHERE ${credentialStateIn(CREDENTIAL_WORK_STATES)})
+      ) AS due`);
+    const due = rows[0]?.due;
+    return due === null || due === undefined ? undefined : Number(due);
+  }
+
+  async auditHead(): Promise<AuditHead> {
+    this.assertUsable();
+    const rows = await this.driver.query('SELECT size, frontier FROM audit_head WHERE id = 1');
+    const head = requireHead(rows[0]);
+    return { size: Number(head.size), frontier: head.frontier as string[] };
+  }
+
+  async readAudit(fromSeq: number, limit: number): Promise<AuditRecord[]> {
+    this.assertUsable();
+    if (limit <= 0) return [];
+    const rows = await this.driver.query(
+      `SELECT seq, time, type, actor, grant_id, canonical, leaf_hash FROM audit_events
+        WHERE seq >= $1 AND seq < $2 ORDER BY seq`,
+      [fromSeq, fromSeq + limit],
+    );
+    return rows.map(rowToAuditRecord);
+  }
+
+  async readLeafHashes(from: number, to: number): Promise<Uint8Array[]> {
+    this.assertUsable();
+    if (to <= from) return [];
+    const rows = await this.driver.query('SELECT leaf_hash FROM audit_events WHERE seq >= $1 AND seq < $2 ORDER BY seq', [
+      from,
+      to,
+    ]);
+    return rows.map((row) => new Uint8Array(row.leaf_hash as Uint8Array));
+  }
+
+  async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    this.assertUsable();
+    const rows = await this.driver.query(
+      'SELECT size, root_hash, note, created_at FROM audit_checkpoints ORDER BY size DESC LIMIT 1',
+    );
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    return {
+      size: Number(row.size),
+      rootHash: row.root_hash as string,
+      note: row.note as string,
+      createdAt: Number(row.created_at),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.driver.close();
+  }
+
+  private assertUsable(): void {
+    if (this.closed) throw new StintError('store_unavailable', 'the store is closed');
+    if (this.insideTransaction.getStore()?.open === true) {
+      throw new StintError('internal', 'a store method was called inside a transaction; use the transaction handle');
+    }
+  }
+}
+
+/** The statements of one open transaction. */
+class SqlStoreTx implements StoreTx {
+  constructor(private readonly sql: GuardedExecutor) {}
+
+  async insertGrant(grant: Grant): Promise<void> {
+    try {
+      await this.sql.query(INSERT_GRANT, grantToParams(grant));
+    } catch (err) {
+      if (isStintError(err) && err.code === 'conflict') {
+        throw new StintError('conflict', `grant ${grant.id} already exists`, withReason(err));
+      }
+      throw err;
+    }
+  }
+
+  async lockGrant(id: string): Promise<Grant | undefined> {
+    const rows = await this.sql.query(`SELECT ${GRANT_SELECT} FROM grants WHERE id = $1 FOR UPDATE`, [id]);
+    return rows[0] === undefined ? undefined : rowToGrant(rows[0]);
+  }
+
+  async updateGrant(grant: Grant): Promise<void> {
+    const rows = await this.sql.query(`${UPDATE_GRANT} RETURNING id`, grantToParams(grant));
+    if (rows.length === 0) {
+      throw new StintError('conflict', `grant ${grant.id} changed concurrently; retry`, {
+        internalReason: `no row with id ${grant.id} and version ${grant.version - 1}`,
+      });
+    }
+  }
+
+  claimExpired(now: number, limit: number): Promise<Grant[]> {
+    return this.claim(`status = 'active' AND expires_at <= $1`, 'expires_at', now, limit);
+  }
+
+  claimStalePending(now: number, limit: number): Promise<Grant[]> {
+    return this.claim(`status = 'pending_approval' AND decision_deadline <= $1`, 'decision_deadline', now, limit);
+  }
+
+  claimCredentialWork(states: readonly CredentialState[], now: number, limit: number): Promise<Grant[]> {
+    if (states.length === 0) return Promise.resolve([]);
+    return this.claim(`${credentialStateIn(states)} AND revoke_next_at <= $1`, 'revoke_next_at', now, limit);
+  }
+
+  async appendAudit(events: readonly AuditEventInput[], time: number): Promise<AuditRecord[]> {
+    if (events.length === 0) return [];
+    if (!Number.isSafeInteger(time)) throw new StintError('internal', 'audit time must be integer epoch milliseconds');
+    try {
+      return await this.appendLocked(events, time);
+    } catch (err) {
+      if (isStintError(err) && err.code === 'store_unavailable') {
+        throw new StintError('audit_unavailable', undefined, withReason(err));
+      }
+      throw err;
+    }
+  }
+
+  async saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
+    // A newer note for the same size replaces the older one; a different root for the same
+    // size would mean two inconsistent checkpoints and is refused.
+    const rows = await this.sql.query(
+      `INSERT INTO audit_checkpoints (size, root_hash, note, created_at) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (size) DO UPDATE SET note = EXCLUDED.note, created_at = EXCLUDED.created_at
+        WHERE audit_checkpoints.root_hash = EXCLUDED.root_hash
+        RETURNING size`,
+      [checkpoint.size, checkpoint.rootHash, checkpoint.note, checkpoint.createdAt],
+    );
+    if (rows.length === 0) {
+      throw new StintError('conflict', `a checkpoint of size ${checkpoint.size} with a different root already exists`);
+    }
+  }
+
+  /**
+   * Locks the head row (serialising appends across all replicas), builds each entry chained to
+   * its predecessor, inserts them and advances the head. Seq numbers come from the head, not a
+   * sequence, so a rolled-back append leaves no gap.
+   */
+  private async appendLocked(events: readonly AuditEventInput[], time: number): Promise<AuditRecord[]> {
+    const rows = await this.sql.query('SELECT size, frontier, last_leaf FROM audit_head WHERE id = 1 FOR UPDATE');
+    const head = requireHead(rows[0]);
+    let size = Number(head.size);
+    let frontier = (head.frontier as string[]).map(fromHex);
+    let prev = head.last_leaf as string;
+    const entries: { record: AuditRecord; leaf: Uint8Array }[] = [];
+    for (const input of events) {
+      const entry = buildAuditEntry(input, size, time, prev);
+      frontier = frontierAppend(frontier, size, entry.leaf);
+      size += 1;
+      prev = entry.record.leafHash;
+      entries.push(entry);
+    }
+    for (let start = 0; start < entries.length; start += AUDIT_INSERT_CHUNK) {
+      await this.insertAuditRows(entries.slice(start, start + AUDIT_INSERT_CHUNK));
+    }
+    await this.sql.query('UPDATE audit_head SET size = $1, frontier = $2::jsonb, last_leaf = $3 WHERE id = 1', [
+      size,
+      JSON.stringify(frontier.map(toHex)),
+      prev,
+    ]);
+    return entries.map((entry) => entry.record);
+  }
+
+  private async insertAuditRows(entries: readonly { record: AuditRecord; leaf: Uint8Array }[]): Promise<void> {
+    const params: unknown[] = [];
+    const tuples = entries.map(({ record, leaf }) => {
+      const base = params.length;
+      params.push(record.seq, record.time, record.type, record.actor, record.grantId ?? null, record.canonical, Buffer.from(leaf));
+      return `(${[1, 2, 3, 4, 5, 6, 7].map((i) => `$${base + i}`).join(', ')})`;
+    });
+    await this.sql.query(
+      `INSERT INTO audit_events (seq, time, type, actor, grant_id, canonical, leaf_hash) VALUES ${tuples.join(', ')}`,
+      params,
+    );
+  }
+
+  private async claim(due: string, order: string, now: number, limit: number): Promise<Grant[]> {
+    const take = Math.trunc(limit);
+    if (!(take > 0)) return [];
+    const rows = await this.sql.query(
+      `SELECT ${GRANT_SELECT} FROM grants WHERE ${due} ORDER BY ${order} LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      [now, take],
+    );
+    return rows.map(rowToGrant);
+  }
+}
+
+/**
+ * A transaction's executor that remembers a failed statement (after which PostgreSQL aborts
+ * the transaction) and refuses use after the transaction has ended, when a pooled connection
+ * may already serve someone else.
+ */
+class GuardedExecutor implements SqlExecutor {
+  failed = false;
+  private ended = false;
+
+  constructor(private readonly inner: SqlExecutor) {}
+
+  async query(sql: string, params?: readonly unknown[]): Promise<SqlRow[]> {
+    if (this.ended) throw new StintError('internal', 'the transaction has already ended');
+    try {
+      return await this.inner.query(sql, params);
+    } catch (err) {
+      this.failed = true;
+      throw err;
+    }
+  }
+
+  end(): void {
+    this.ended = true;
+  }
+}
+
+/**
+ * `credential_state IN ('a', 'b')` with literal states. Literals (not `= ANY($n)`) let the
+ * planner prove the `grants_credential_work` partial-index predicate; states are checked against
+ * the closed list first, so nothing else can reach the SQL text.
+ */
+function credentialStateIn(states: readonly CredentialState[]): string {
+  for (const state of states) {
+    if (!CREDENTIAL_STATES.has(state)) throw new StintError('internal', `unknown credential state ${JSON.stringify(state)}`);
+  }
+  return `credential_state IN (${[...new Set(states)].map((s) => `'${s}'`).join(', ')})`;
+}
+
+function requireHead(row: SqlRow | undefined): SqlRow {
+  // Migration 1 inserts the row; it can only be missing if someone deleted it by hand.
+  if (row === undefined) throw new StintError('audit_unavailable', 'the audit log head is missing');
+  return row;
+}
+
+function rowToAuditRecord(row: SqlRow): AuditRecord {
+  return {
+    seq: Number(row.seq),
+    time: Number(row.time),
+    type: row.type as EventType,
+    actor: row.actor as string,
+    ...(row.grant_id !== null ? { grantId: row.grant_id as string } : {}),
+    canonical: row.canonical as string,
+    leafHash: toHex(row.leaf_hash as Uint8Array),
+  };
+}
+
+function withReason(err: StintError): { internalReason?: string } {
+  return err.internalReason === undefined ? {} : { internalReason: err.internalReason };
+}

@@ -1,0 +1,190 @@
+/**
+ * The composition root: the only place that picks adapters for the ports and wires the
+ * services and the HTTP interface together. Nothing else imports both a port's user and its
+ * adapter.
+ */
+import pino from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig } from './config/index.js';
+import type { StintConfig } from './config/types.js';
+import { openStore } from './adapters/store-sql/index.js';
+import { loadCedarPolicies } from './adapters/policy-cedar/index.js';
+import { createIdentityVerifier, devPublicJwks, loadOrCreateDevIssuerKey } from './adapters/identity-jwt/index.js';
+import { issueAccessToken, loadOrCreateTokenKeys, verifyAccessToken, type TokenKeyRing } from './adapters/tokens-jose/index.js';
+import { createTokenConnector } from './adapters/connector-token/index.js';
+import { createCheckpointSigner, loadOrCreateAuditKey } from './audit/signed-note.js';
+import { systemClock, type Clock } from './ports/clock.js';
+import type { Connector, ConnectorRegistry } from './ports/connector.js';
+import type { AccessTokens } from './ports/tokens.js';
+import type { Store } from './ports/store.js';
+import { EventBus, timeSortableId, type Logger, type ServiceDeps } from './service/context.js';
+import { createMetrics } from './service/metrics.js';
+import { CredentialService } from './service/credential-service.js';
+import { GrantService } from './service/grant-service.js';
+import { ExpiryWorker } from './service/worker.js';
+import { AuditService } from './service/audit-service.js';
+import { IntrospectionService } from './service/introspection.js';
+import { cachingIdentityVerifier } from './service/identity-cache.js';
+import { buildHttpServer } from './http/server.js';
+
+export interface BrokerOptions {
+  readonly configPath: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Injectable clock (tests). Default: the system clock. */
+  readonly clock?: Clock;
+  /** Run the expiry worker on a timer (default true). Tests drive `worker.runOnce()` instead. */
+  readonly startWorker?: boolean;
+  /** Overrides config `log.level`. */
+  readonly logLevel?: string;
+  readonly host?: string;
+  /** Overrides config `server.port` (0 = any free port). */
+  readonly port?: number;
+}
+
+export interface Broker {
+  /** Base URL the server listens on. */
+  readonly url: string;
+  readonly config: StintConfig;
+  readonly clock: Clock;
+  readonly store: Store;
+  readonly worker: ExpiryWorker;
+  readonly grants: GrantService;
+  readonly audit: AuditService;
+  readonly http: FastifyInstance;
+  readonly bus: EventBus;
+  close(): Promise<void>;
+}
+
+/** Adapts the jose token key ring to the AccessTokens port. */
+function accessTokens(ring: TokenKeyRing, issuer: string): AccessTokens {
+  return {
+    issue: (grant, now, cnfJkt) => issueAccessToken(ring, { issuer, grant, now, ...(cnfJkt !== undefined ? { cnfJkt } : {}) }),
+    verify: (token, now) => verifyAccessToken(ring, token, { issuer, now }),
+    jwks: () => ring.publicJwks() as { keys: object[] },
+  };
+}
+
+/** Starts a broker: loads and checks everything first, catches up on due work, then listens. */
+export async function startBroker(opts: BrokerOptions): Promise<Broker> {
+  const config = await loadConfig(opts.configPath, opts.env ?? process.env);
+  const clock = opts.clock ?? systemClock;
+  const log: Logger & pino.Logger = pino({
+    level: opts.logLevel ?? config.log.level,
+    base: { service: 'stint' },
+    // Belt and braces: these fields never carry secrets by design; redact them if one slips in.
+    redact: ['*.password', '*.token', '*.accessToken', '*.authorization', '*.url'],
+  });
+  if (config.dev.enabled) {
+    log.warn(
+      { issuer: config.dev.issuer },
+      'DEV MODE: the built-in development identity issuer is ON. Anyone with its key file can mint identities. Never run this in production.',
+    );
+  }
+
+  const roleNames = [...new Set(Object.values(config.targets).flatMap((t) => Object.keys(t.roles)))];
+  const policy = await loadCedarPolicies({ dir: config.policyDir, roleNames });
+  const ring = await loadOrCreateTokenKeys(config.tokens.keysFile, config.tokens.algorithm);
+  const auditKey = await loadOrCreateAuditKey(config.audit.keyFile);
+  const devKey = config.dev.enabled ? await loadOrCreateDevIssuerKey(config.dev.keyFile) : undefined;
+
+  const store =
+    config.store.kind === 'postgres'
+      ? await openStore({ kind: 'postgres', url: config.store.url!.reveal() })
+      : await openStore({ kind: 'pglite', dataDir: config.store.dataDir });
+
+  try {
+    const identity = cachingIdentityVerifier(
+      createIdentityVerifier({
+        issuers: config.issuers,
+        ...(devKey ? { dev: { config: config.dev, publicJwks: devPublicJwks(devKey) } } : {}),
+        clock,
+      }),
+      clock,
+    );
+    const tokens = accessTokens(ring, config.server.publicUrl);
+    const bus = new EventBus();
+    const metrics = createMetrics(() => store.countByStatus());
+    const connectorList: Connector[] = [createTokenConnector({ readGrant: (id) => store.getGrant(id), clock })];
+    const connectors: ConnectorRegistry = { get: (kind) => connectorList.find((c) => c.kind === kind) };
+    const deps: ServiceDeps = {
+      store,
+      policy,
+      connectors,
+      tokens,
+      clock,
+      config,
+      bus,
+      log,
+      metrics,
+      newId: () => timeSortableId(clock.now()),
+    };
+    const credentials = new CredentialService(deps);
+    const grants = new GrantService(deps, credentials);
+    const worker = new ExpiryWorker(deps, credentials);
+    const audit = new AuditService(store, createCheckpointSigner(config.audit.origin, auditKey), clock, log, {
+      origin: config.audit.origin,
+      checkpointFile: config.audit.checkpointFile,
+      intervalSeconds: config.audit.checkpointIntervalSeconds,
+    });
+    const introspection = new IntrospectionService(tokens, store, clock, config.server.publicUrl);
+
+    await audit.start();
+    await store.transaction(async (tx) =>
+      bus.publish(
+        await tx.appendAudit(
+          [{ type: 'broker.started', actor: 'system', data: { store: store.kind, devMode: config.dev.enabled, policies: [...policy.policyIds] } }],
+          clock.now(),
+        ),
+      ),
+    );
+    // Catch up on everything that fell due while the broker was down before taking traffic.
+    let ready = false;
+    const caughtUp = await worker.runOnce();
+    if (caughtUp.expired + caughtUp.lapsed + caughtUp.revoked > 0) log.info({ ...caughtUp }, 'caught up on work that fell due while stopped');
+    ready = true;
+
+    const http = await buildHttpServer({
+      config,
+      identity,
+      grants,
+      audit,
+      introspection,
+      tokens,
+      metrics,
+      store,
+      log,
+      isReady: () => ready && audit.integrityProblem === undefined,
+      auditAuthFailure: async (reason, req) => {
+        const records = await store.transaction((tx) =>
+          tx.appendAudit([{ type: 'auth.failed', actor: 'anonymous', data: { reason, method: req.method, path: req.url, ip: req.ip } }], clock.now()),
+        );
+        bus.publish(records);
+      },
+    });
+    const host = opts.host ?? config.server.host;
+    const port = opts.port ?? config.server.port;
+    await http.listen({ host, port });
+    const address = http.server.address();
+    const boundPort = typeof address === 'object' && address ? address.port : port;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+    if (opts.startWorker !== false) worker.start();
+    log.info({ url, store: store.kind, policies: policy.policyIds.length, targets: Object.keys(config.targets).length }, 'stint is listening');
+
+    let closed: Promise<void> | undefined;
+    const close = (): Promise<void> =>
+      (closed ??= (async () => {
+        await worker.stop();
+        await http.close();
+        await store
+          .transaction(async (tx) => bus.publish(await tx.appendAudit([{ type: 'broker.stopped', actor: 'system', data: {} }], clock.now())))
+          .catch((e: unknown) => log.warn({ err: String(e) }, 'could not record broker.stopped'));
+        await audit.stop();
+        await store.close();
+        log.flush?.();
+      })());
+    return { url, config, clock, store, worker, grants, audit, http, bus, close };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}

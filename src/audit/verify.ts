@@ -1,0 +1,280 @@
+/**
+ * The audit log verifier behind `stint audit verify`. It streams the log once, in batches, and
+ * checks each row on its own (src/audit/verify-row.ts), the order of the rows through their
+ * `seq` and `prev` links (src/audit/verify-order.ts), and the RFC 6962 / RFC 9162 section 2.1
+ * Merkle root of the log against every signed checkpoint (c2sp.org/tlog-checkpoint) and the
+ * stored head. Memory stays O(log n) for the tree (a frontier, RFC 9162 2.1.1 compact range)
+ * plus a few records per problem found.
+ *
+ * Only a checkpoint kept outside the database can reveal a truncated tail or a rolled-back
+ * database (REFERENCE.md section 5); the rest is visible in the rows themselves.
+ */
+import { performance } from 'node:perf_hooks';
+import type { AuditRecord } from '../core/events.js';
+import { isStintError, StintError } from '../core/errors.js';
+import type { AuditHead } from '../ports/store.js';
+import { frontierAppend, frontierRoot, toHex } from './merkle.js';
+import { parseCheckpoint, type Checkpoint } from './signed-note.js';
+import { OrderTracker } from './verify-order.js';
+import { inspectRow } from './verify-row.js';
+import type { AuditProblem, AuditProblemKind } from './verify-types.js';
+
+export type { AuditProblem, AuditProblemKind } from './verify-types.js';
+
+/**
+ * Where the verifier reads the log. `readAudit` returns rows with stored seq >= `fromSeq`, at
+ * most `limit`, in ascending stored order; an empty answer ends the log. The store's
+ * `[fromSeq, fromSeq + limit)` reading also fits: a short batch is not taken as the end, and
+ * `auditHead`, when given, carries the reading across a run of deleted rows longer than a
+ * batch and adds the stored head (its size and frontier) to the checks.
+ */
+export interface AuditSource {
+  readAudit(fromSeq: number, limit: number): Promise<AuditRecord[]>;
+  auditHead?(): Promise<AuditHead>;
+}
+
+/** Options of {@link verifyAuditLog}. */
+export interface AuditVerifyOptions {
+  /** Signed checkpoint notes (C2SP) the user saved or the store kept. */
+  readonly checkpoints?: readonly string[];
+  /** Verifier key `<name>+<hex key ID>+<base64 key>` the checkpoints must be signed with. */
+  readonly verifierKey?: string;
+  /** The log origin every checkpoint must name. */
+  readonly origin?: string;
+  /** Rows read per call to `readAudit` (default 1000). */
+  readonly batchSize?: number;
+}
+
+/** Result of {@link verifyAuditLog}. */
+export interface AuditVerifyReport {
+  /** No problem at all. */
+  readonly ok: boolean;
+  /** Number of rows read. */
+  readonly size: number;
+  /** Hex RFC 6962 root over all rows read, from their recomputed leaf hashes. */
+  readonly rootHash: string;
+  readonly eventsPerSecond?: number;
+  readonly problems: AuditProblem[];
+  /**
+   * The first index where the log differs from what was appended: the smallest index of a
+   * problem, except that a root mismatch over [a, b) gives way to the first row-level problem
+   * inside [a, b), which pins it down. Absent when no entry is at fault.
+   */
+  readonly firstBadIndex?: number;
+  /** Checkpoints whose signature verified and that were compared with the log. */
+  readonly checkpointsChecked: number;
+}
+
+const DEFAULT_BATCH = 1000;
+
+/** Kinds that a root comparison reports over a range of indexes rather than at one row. */
+const RANGE_KINDS: ReadonlySet<AuditProblemKind> = new Set(['root_mismatch', 'rolled_back', 'truncated', 'bad_checkpoint']);
+
+interface CheckedCheckpoint extends Checkpoint {
+  matched?: boolean;
+}
+
+/** A root comparison that failed: entries [from, to) hold the difference. */
+interface RangeFault {
+  readonly problem: AuditProblem;
+  readonly from: number;
+  readonly to: number;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a).equals(Buffer.from(b));
+}
+
+function parseCheckpoints(opts: AuditVerifyOptions, problems: AuditProblem[]): CheckedCheckpoint[] {
+  const valid: CheckedCheckpoint[] = [];
+  (opts.checkpoints ?? []).forEach((note, index) => {
+    if (opts.verifierKey === undefined) {
+      problems.push({ kind: 'bad_checkpoint', index, detail: `checkpoint ${index}: no verifier key to check its signature` });
+      return;
+    }
+    try {
+      const cp = parseCheckpoint(note, opts.verifierKey);
+      if (opts.origin !== undefined && cp.origin !== opts.origin) {
+        problems.push({ kind: 'bad_checkpoint', index, detail: `checkpoint ${index}: origin "${cp.origin}" is not "${opts.origin}"` });
+        return;
+      }
+      valid.push(cp);
+    } catch (e) {
+      if (!isStintError(e)) throw e;
+      problems.push({ kind: 'bad_checkpoint', index, detail: `checkpoint ${index}: ${e.detail}` });
+    }
+  });
+  return valid.sort((a, b) => a.size - b.size);
+}
+
+/** Largest size below `size` of a checkpoint that matched the log: where an uncovered range starts. */
+function coveredUpTo(checkpoints: readonly CheckedCheckpoint[], size: number): number {
+  return checkpoints.reduce((best, cp) => (cp.matched === true && cp.size < size && cp.size > best ? cp.size : best), 0);
+}
+
+/**
+ * Compares the stored head's frontier with the recomputed one at the head's size. Both list the
+ * perfect subtrees covering [0, size), largest first, so the first subtree that differs bounds
+ * the first changed entry.
+ */
+function compareHead(head: AuditHead, computed: readonly Uint8Array[]): RangeFault | undefined {
+  if (head.frontier.length !== computed.length) {
+    return {
+      problem: { kind: 'root_mismatch', index: 0, detail: `the stored log head is malformed for size ${head.size}` },
+      from: 0,
+      to: head.size,
+    };
+  }
+  let start = 0;
+  for (let k = 0; k < computed.length; k++) {
+    let width = 1;
+    // Subtree widths are the set bits of size, largest first.
+    while (width * 2 <= head.size - start) width *= 2;
+    if (head.frontier[k] !== toHex(computed[k]!)) {
+      return {
+        problem: {
+          kind: 'root_mismatch',
+          index: start,
+          detail: `the stored log head disagrees with entries ${start}..${start + width - 1}`,
+        },
+        from: start,
+        to: start + width,
+      };
+    }
+    start += width;
+  }
+  return undefined;
+}
+
+function firstBadIndex(problems: readonly AuditProblem[], faults: readonly RangeFault[]): number | undefined {
+  const rowIndexes = problems.filter((p) => !RANGE_KINDS.has(p.kind)).map((p) => p.index);
+  const candidates = [...rowIndexes];
+  for (const f of faults) {
+    const inside = rowIndexes.filter((i) => i >= f.from && i < f.to);
+    candidates.push(inside.length > 0 ? Math.min(...inside) : f.problem.index);
+  }
+  return candidates.length === 0 ? undefined : Math.min(...candidates);
+}
+
+function dedupe(problems: readonly AuditProblem[]): AuditProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.kind}:${p.index}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * Verifies the whole audit log read from `source`: canonical encoding (RFC 8785), leaf hashes
+ * (RFC 6962 2.1 / RFC 9162 2.1.1), seq numbering and `prev` links, the stored head, and the
+ * Merkle root at the size of every checkpoint, whose C2SP signature, key and origin are checked
+ * first. Reports every problem with its index and the first bad index.
+ */
+export async function verifyAuditLog(source: AuditSource, opts: AuditVerifyOptions = {}): Promise<AuditVerifyReport> {
+  const batchSize = opts.batchSize ?? DEFAULT_BATCH;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError('batchSize must be a positive integer');
+  const started = performance.now();
+  const problems: AuditProblem[] = [];
+  const faults: RangeFault[] = [];
+  const checkpoints = parseCheckpoints(opts, problems);
+  const head = source.auditHead === undefined ? undefined : await source.auditHead();
+  const order = new OrderTracker();
+
+  let frontier: Uint8Array[] = [];
+  let size = 0;
+  let nextCheckpoint = 0;
+  let headFrontier: Uint8Array[] | undefined = head?.size === 0 ? [] : undefined;
+  const compareCheckpoints = (): void => {
+    const root = frontierRoot(frontier);
+    for (; nextCheckpoint < checkpoints.length && checkpoints[nextCheckpoint]!.size === size; nextCheckpoint++) {
+      const cp = checkpoints[nextCheckpoint]!;
+      cp.matched = bytesEqual(root, cp.rootHash);
+    }
+  };
+  compareCheckpoints();
+
+  let fromSeq = 0;
+  for (;;) {
+    const rows = await source.readAudit(fromSeq, batchSize);
+    if (rows.length === 0) {
+      // A gap of deleted rows longer than a batch reads as empty; the head says more follow.
+      if (head !== undefined && fromSeq < head.size) {
+        fromSeq += batchSize;
+        continue;
+      }
+      break;
+    }
+    for (const record of rows) {
+      if (!(record.seq >= fromSeq)) throw new StintError('internal', 'the audit source returned rows out of order');
+      fromSeq = record.seq + 1;
+      const facts = inspectRow(record, size);
+      problems.push(...facts.problems);
+      order.add(facts);
+      frontier = frontierAppend(frontier, size, facts.leaf);
+      size++;
+      if (head !== undefined && size === head.size) headFrontier = frontier;
+      compareCheckpoints();
+    }
+  }
+  problems.push(...order.finish());
+
+  if (head !== undefined) {
+    if (headFrontier === undefined) {
+      const problem: AuditProblem = {
+        kind: 'truncated',
+        index: size,
+        detail: `the stored log head counts ${head.size} entries but the log holds ${size}`,
+      };
+      problems.push(problem);
+      faults.push({ problem, from: size, to: size + 1 });
+    } else {
+      const fault = compareHead(head, headFrontier);
+      if (fault !== undefined) {
+        problems.push(fault.problem);
+        faults.push(fault);
+      }
+    }
+  }
+
+  const diverged = checkpoints.find((cp) => cp.matched === false);
+  for (const cp of checkpoints) {
+    if (cp.matched === false) {
+      const from = coveredUpTo(checkpoints, cp.size);
+      const problem: AuditProblem = {
+        kind: 'root_mismatch',
+        index: from,
+        detail: `the root of the first ${cp.size} entries differs from the checkpoint's (entries ${from}..${cp.size - 1} changed)`,
+      };
+      problems.push(problem);
+      faults.push({ problem, from, to: cp.size });
+    } else if (cp.matched === undefined) {
+      // The checkpoint covers entries the log no longer has.
+      const from = diverged === undefined ? size : coveredUpTo(checkpoints, diverged.size);
+      const problem: AuditProblem =
+        diverged === undefined
+          ? { kind: 'truncated', index: size, detail: `a checkpoint covers ${cp.size} entries but the log holds ${size}` }
+          : {
+              kind: 'rolled_back',
+              index: from,
+              detail: `a checkpoint covers ${cp.size} entries, the log holds ${size} and differs from entry ${from} on`,
+            };
+      problems.push(problem);
+      faults.push({ problem, from, to: Math.max(size, from + 1) });
+    }
+  }
+
+  const elapsedSeconds = (performance.now() - started) / 1000;
+  const unique = dedupe(problems);
+  const first = firstBadIndex(unique, faults);
+  return {
+    ok: unique.length === 0,
+    size,
+    rootHash: toHex(frontierRoot(frontier)),
+    ...(size > 0 && elapsedSeconds > 0 ? { eventsPerSecond: size / elapsedSeconds } : {}),
+    problems: unique,
+    ...(first !== undefined ? { firstBadIndex: first } : {}),
+    checkpointsChecked: checkpoints.length,
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Who may do what. Pure rules over the principal, the grant and the (structurally typed)
+ * approver configuration; the service layer enforces them. Cross-tenant access is reported
+ * as "not found" so a caller learns nothing about other tenants' grants.
+ */
+import type { Grant } from './grant.js';
+import type { Principal } from './principal.js';
+
+/** Owners of a target as configured: `group:<name>` or `human:<id>` entries. */
+export interface TargetOwnership {
+  readonly tenant: string;
+  readonly owners: readonly string[];
+}
+
+/** Approver groups, admins and auditors as configured. */
+export interface ApproverDirectory {
+  readonly groups: Readonly<Record<string, readonly string[]>>;
+  readonly admins: readonly string[];
+  readonly auditors: readonly string[];
+}
+
+/** Groups (from config) a principal belongs to. */
+export function groupsOf(principalId: string, dir: ApproverDirectory): string[] {
+  return Object.entries(dir.groups)
+    .filter(([, members]) => members.includes(principalId))
+    .map(([name]) => name);
+}
+
+/** Human principal ids named by a target's owners list, groups expanded. */
+export function expandOwners(target: TargetOwnership, dir: ApproverDirectory): Set<string> {
+  const out = new Set<string>();
+  for (const owner of target.owners) {
+    if (owner.startsWith('group:')) for (const m of dir.groups[owner.slice(6)] ?? []) out.add(m);
+    else out.add(owner);
+  }
+  return out;
+}
+
+export function isAdmin(p: Principal, dir: ApproverDirectory): boolean {
+  return p.type === 'human' && dir.admins.includes(p.id);
+}
+
+/** May `p` approve or deny requests on this target? (The self-approval rule is checked separately.) */
+export function mayApprove(p: Principal, target: TargetOwnership, dir: ApproverDirectory): boolean {
+  return p.type === 'human' && p.tenant === target.tenant && (expandOwners(target, dir).has(p.id) || isAdmin(p, dir));
+}
+
+/** Owners and admins revoke and review. */
+export const mayRevoke = mayApprove;
+export const mayReview = mayApprove;
+
+/** Requesters see their own grants; humans of the same tenant see the tenant's grants. */
+export function mayView(p: Principal, grant: Pick<Grant, 'tenant' | 'principal'>): boolean {
+  if (p.tenant !== grant.tenant) return false;
+  return p.type === 'human' || grant.principal === p.id;
+}
+
+/** The audit log is for auditors and admins. */
+export function mayReadAudit(p: Principal, dir: ApproverDirectory): boolean {
+  return p.type === 'human' && (dir.auditors.includes(p.id) || dir.admins.includes(p.id));
+}

