@@ -40,6 +40,8 @@ interface Segment {
   readonly first: number | null;
   readonly firstPrev: string | null;
   readonly firstModified: boolean;
+  /** Leaf hashes of the first rows, at most RECENT_ROWS. */
+  readonly head: string[];
   /** Leaf hashes of the last rows, oldest first, at most RECENT_ROWS. */
   readonly tail: string[];
 }
@@ -83,8 +85,8 @@ type Finding =
       readonly pos: number;
       readonly count: number;
       readonly carried: readonly SeqRange[];
-      /** seq and link of a block that is one row, to recognise the log's last entry moved up. */
-      readonly lone?: { readonly seq: number | null; readonly prev: string | null };
+      /** seq and link of the block's first row, to recognise the log's tail moved up. */
+      readonly lead?: { readonly seq: number | null; readonly prev: string | null };
     };
 
 const GENESIS: Anchor = { leaf: '', pos: -1, seq: -1, trusted: true };
@@ -113,6 +115,7 @@ export class OrderTracker {
       row.prev === this.lastLeaf;
     if (continues) {
       cur.len++;
+      if (cur.head.length < RECENT_ROWS) cur.head.push(row.leafHex);
       cur.tail.push(row.leafHex);
       if (cur.tail.length > RECENT_ROWS) cur.tail.shift();
     } else {
@@ -122,6 +125,7 @@ export class OrderTracker {
         first: row.seq,
         firstPrev: row.prev,
         firstModified: row.leafMismatch,
+        head: [row.leafHex],
         tail: [row.leafHex],
       });
     }
@@ -175,7 +179,10 @@ class Classifier {
       this.accept(s);
       return i + 1;
     }
-    if (s.first !== null && s.first < this.expected && this.rollBackTo(s)) return i;
+    if (s.first !== null && s.first < this.expected) {
+      if (this.skipRepeat(s)) return i + 1;
+      if (this.rollBackTo(s)) return i;
+    }
     if (next === undefined && s.len === 1 && (s.first === null || s.first < this.expected)) {
       this.misfit(s, false, true);
       return i + 1;
@@ -229,13 +236,32 @@ class Classifier {
     const first = block[0]!;
     const count = block.reduce((n, b) => n + b.len, 0);
     const carried = block.flatMap((b) => (b.first === null ? [] : [{ pos: b.pos, from: b.first, to: b.first + b.len }]));
-    this.findings.push({
-      type: 'inserted',
-      pos: first.pos,
-      count,
-      carried,
-      ...(count === 1 ? { lone: { seq: first.first, prev: first.firstPrev } } : {}),
-    });
+    this.findings.push({ type: 'inserted', pos: first.pos, count, carried, lead: { seq: first.first, prev: first.firstPrev } });
+  }
+
+  /** The accepted row `s` links to (by seq and leaf), or undefined. */
+  private linkTarget(s: Segment): Row | undefined {
+    if (s.first === 0 && s.firstPrev === '') return { pos: -1, seq: -1, leaf: '' };
+    return this.recent.find((r) => r.seq === s.first! - 1 && r.leaf === s.firstPrev);
+  }
+
+  /**
+   * `s` starts with a copy of the rows accepted last: the copy is what was inserted (where the
+   * log first differs). Report it and accept the rest of `s`, which continues the anchor.
+   */
+  private skipRepeat(s: Segment): boolean {
+    const target = this.linkTarget(s);
+    if (target === undefined) return false;
+    const copied = this.recent.filter((r) => r.pos > target.pos);
+    const count = copied.length;
+    if (count === 0 || count !== this.anchor.pos - target.pos || !this.anchor.trusted) return false;
+    if (copied.some((r, k) => s.head[k] !== r.leaf)) return false;
+    this.findings.push({ type: 'inserted', pos: s.pos, count, carried: [] });
+    if (s.len > count) {
+      const rest = s.len - count;
+      this.accept({ ...s, pos: s.pos + count, len: rest, first: s.first! + count, tail: s.tail.slice(-rest) });
+    }
+    return true;
   }
 
   /**
@@ -244,10 +270,7 @@ class Classifier {
    * insertion, unless a finding already explains any of them.
    */
   private rollBackTo(s: Segment): boolean {
-    const target: Row | undefined =
-      s.first === 0 && s.firstPrev === ''
-        ? { pos: -1, seq: -1, leaf: '' }
-        : this.recent.find((r) => r.seq === s.first! - 1 && r.leaf === s.firstPrev);
+    const target = this.linkTarget(s);
     if (target === undefined) return false;
     if (this.findings.some((f) => f.pos > target.pos && f.type !== 'blame')) return false;
     this.findings = this.findings.filter((f) => f.pos < target.pos || (f.pos === target.pos && f.type !== 'blame'));
@@ -272,10 +295,10 @@ class Classifier {
     }
     const carriedElsewhere = (h: SeqRange): SeqRange | undefined => carriers.find((c) => c.pos !== h.pos && overlaps(c, h));
     const isHole = (c: SeqRange): SeqRange | undefined => holes.find((h) => h.pos !== c.pos && overlaps(c, h));
-    // A lone row carrying the seq the log would have next, linked to the log's last row, is the
-    // last entry moved up (the last two entries swapped), not a foreign row.
-    const isMovedLast = (lone: { seq: number | null; prev: string | null } | undefined): boolean =>
-      lone !== undefined && this.anchor.trusted && lone.seq === this.expected && lone.prev === this.anchor.leaf;
+    // A block that starts with the seq the log would have next, linked to the log's last row, is
+    // the log's tail moved up before entries that belong ahead of it, not foreign rows.
+    const isMovedTail = (lead: { seq: number | null; prev: string | null } | undefined): boolean =>
+      lead !== undefined && this.anchor.trusted && lead.seq === this.expected && lead.prev === this.anchor.leaf;
     for (const f of this.findings) {
       switch (f.type) {
         case 'blame':
@@ -314,7 +337,7 @@ class Classifier {
           break;
         }
         case 'inserted': {
-          const moved = f.carried.some((c) => isHole(c) !== undefined) || isMovedLast(f.lone);
+          const moved = f.carried.some((c) => isHole(c) !== undefined) || isMovedTail(f.lead);
           const span = f.count === 1 ? `entry ${f.pos}` : `entries ${f.pos}..${f.pos + f.count - 1}`;
           problems.push(
             moved

@@ -15,7 +15,7 @@ export interface Handout {
 }
 
 /** JSON: the value as is. Text: the grant summary, then `access_token: ...` and `credential.<key>: ...` lines. */
-export function printHandout(json: boolean, value: Handout & Record<string, unknown>): void {
+export function printHandout(json: boolean, value: Handout): void {
   if (json) {
     printJson(value);
     return;

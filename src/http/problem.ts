@@ -29,7 +29,9 @@ export function toStintError(error: unknown): StintError {
   if (fe && typeof fe === 'object') {
     if (Array.isArray(fe.validation)) {
       const errors = fe.validation.map((v) => describeValidation(v, fe.validationContext));
-      return new StintError('invalid_body', errors.join('; '), { extra: { errors } });
+      // Bad query strings and path parameters are malformed requests; bad bodies are schema misses.
+      const code = fe.validationContext === 'body' ? 'invalid_body' : 'invalid_request';
+      return new StintError(code, errors.join('; '), { extra: { errors } });
     }
     switch (fe.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':

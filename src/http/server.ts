@@ -92,6 +92,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
   });
 
+  // JSON only (plus form bodies on the OAuth endpoints): a text/plain body is refused with 415,
+  // not parsed into a string that then fails validation with a confusing message.
+  app.removeContentTypeParser('text/plain');
   // RFC 7662/7009 bodies are form-encoded; parse them without a dependency.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     try {

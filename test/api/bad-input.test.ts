@@ -63,7 +63,7 @@ describe('bad input changes nothing', () => {
     await expectProblem(await raw('POST', '/v1/grants', 'target=orders-db', { ...auth, 'content-type': 'text/plain' }), 415, 'unsupported_media_type');
     await expectProblem(await raw('POST', '/v1/grants', JSON.stringify([1, 2]), auth), 400, 'invalid_body');
     await expectProblem(await raw('GET', '/v1/grants?limit=9999', undefined, auth), 400, 'invalid_request');
-    await expectProblem(await raw('GET', '/v1/grants?color=red', undefined, auth), 400, 'invalid_body');
+    await expectProblem(await raw('GET', '/v1/grants?color=red', undefined, auth), 400, 'invalid_request');
     await expectProblem(await raw('GET', '/v1/nothing', undefined, auth), 404, 'not_found');
     expect(await snapshot()).toBe(before);
   });

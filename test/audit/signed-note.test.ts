@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, generateKeyPairSync, sign as edSign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isStintError } from '../../src/core/errors.js';
 import {
@@ -9,11 +9,12 @@ import {
   parseVerifierKey,
 } from '../../src/audit/signed-note.js';
 
-// A fixed Ed25519 key (RFC 8032 section 7.1, TEST 1) so key IDs and verifier keys are known answers.
+// A fixed Ed25519 key (PKCS#8 DER prefix + 32-byte seed) so key IDs and verifier keys are known answers.
 const SEED = Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac7f49e3b6e7', 'hex');
-const PUBLIC = Buffer.from('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a', 'hex');
 const fixedKey = (): KeyObject =>
   createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), SEED]), format: 'der', type: 'pkcs8' });
+// The raw public key, taken from the SPKI DER encoding (the code under test goes through JWK).
+const PUBLIC = createPublicKey(fixedKey()).export({ format: 'der', type: 'spki' }).subarray(-32);
 
 const NAME = 'stint.example/audit';
 const ROOT = new Uint8Array(createHash('sha256').update('some root').digest());
@@ -38,6 +39,9 @@ describe('C2SP signed note checkpoints', () => {
       .digest()
       .subarray(0, 4);
     expect(Buffer.from(signer.keyId).toString('hex')).toBe(expectedId.toString('hex'));
+    // Pinned so a change of derivation cannot go unnoticed (these values follow from SEED).
+    expect(PUBLIC.toString('hex')).toBe('97ebfd0a9cdb8fa7d10850f1cd7db343bb7080d6ea51f99c0efbfd3710e47c77');
+    expect(expectedId.toString('hex')).toBe('95aefc09');
     expect(signer.verifierKey).toBe(
       `${NAME}+${expectedId.toString('hex')}+${Buffer.concat([Buffer.from([0x01]), PUBLIC]).toString('base64')}`,
     );
@@ -88,7 +92,7 @@ describe('C2SP signed note checkpoints', () => {
 
     // A vkey whose id does not belong to its key, or not Ed25519, or malformed.
     const [n, id, key] = [NAME, signer.verifierKey.split('+')[1]!, signer.verifierKey.split('+').slice(2).join('+')];
-    const wrongId = (parseInt(id, 16) ^ 1).toString(16).padStart(8, '0');
+    const wrongId = ((parseInt(id, 16) ^ 1) >>> 0).toString(16).padStart(8, '0');
     expect(code(() => parseCheckpoint(note, `${n}+${wrongId}+${key}`))).toBe('checkpoint_invalid: the verifier key id does not match its name and key');
     const ecdsaType = Buffer.from(key, 'base64');
     ecdsaType[0] = 0x02;

@@ -3,15 +3,18 @@
  * and PostgreSQL in a fresh database on the local server (127.0.0.1:5432, user postgres, trust),
  * created per `open()` and dropped by `cleanup()`. No mocks: every test runs the real SQL.
  *
- * A new PGlite data directory costs ~5 s of initdb, so the first `open()` in a test file
- * initialises and migrates one template directory and every later `open()` copies it (~1 s).
+ * A new PGlite data directory costs ~5 s of initdb, so a migrated template directory is made
+ * once and every `open()` copies it (~1 s). The template lives in os.tmpdir() under a name
+ * derived from the migrations and the PGlite version, so test files and later runs share it and
+ * a changed schema or PGlite gets a new one.
  */
-import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
-import { openStore } from '../../src/adapters/store-sql/index.js';
+import { MIGRATIONS, openStore } from '../../src/adapters/store-sql/index.js';
 import type { Store } from '../../src/ports/store.js';
 
 /** Admin connection used to create and drop test databases. */
@@ -109,17 +112,38 @@ async function openPostgresStore(): Promise<OpenedStore> {
 
 let template: Promise<string> | undefined;
 
-/** The migrated template data directory of this test file's process, made once. */
+/** The migrated template data directory, made by whichever test process needs it first. */
 function pgliteTemplate(): Promise<string> {
   template ??= (async () => {
-    const root = mkdtempSync(join(tmpdir(), 'stint-pglite-template-'));
-    process.once('exit', () => rmSync(root, { recursive: true, force: true }));
-    const dataDir = join(root, 'data');
-    const store = await openStore({ kind: 'pglite', dataDir });
-    await store.close();
-    return dataDir;
+    const dir = join(tmpdir(), `stint-pglite-template-${templateKey()}`);
+    // Only complete templates are ever renamed into place, so existing means ready.
+    if (existsSync(dir)) return dir;
+    const staging = mkdtempSync(join(tmpdir(), 'stint-pglite-staging-'));
+    try {
+      const dataDir = join(staging, 'data');
+      const store = await openStore({ kind: 'pglite', dataDir });
+      await store.close();
+      try {
+        renameSync(dataDir, dir);
+      } catch (err) {
+        // Another test process placed its template first; theirs is as good as ours.
+        const code = (err as { code?: string }).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      }
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+    return dir;
   })();
   return template;
+}
+
+/** Changes whenever the schema or the PGlite build changes. */
+function templateKey(): string {
+  // The package's exports hide package.json; find it next to the resolved entry point.
+  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  const pkg = JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as { version: string };
+  return createHash('sha256').update(JSON.stringify(MIGRATIONS)).update(pkg.version).digest('hex').slice(0, 16);
 }
 
 async function withAdmin<T>(fn: (admin: pg.Client) => Promise<T>): Promise<T> {

@@ -154,7 +154,7 @@ describe('refused at load', () => {
   });
 
   it('refuses an empty directory, and one with only comments: everything would be denied', async () => {
-    for (const files of [{}, { 'a.cedar': '// nothing yet\n' }]) {
+    for (const files of [{}, { 'a.cedar': '// nothing yet\n' }] as Array<Record<string, string>>) {
       const error = await refusal(files);
       expect(error.detail).toMatch(/^no policies in .*: everything would be denied/);
     }

@@ -317,8 +317,9 @@ describe.each(storeBackends())('store conformance: $name', (backend) => {
       const provisioning = cred('provisioning', NOW - 60);
       const issued = cred('issued', NOW - 90);
       const revokingLater = cred('revoking', NOW + 50);
+      // Inserted out of due order: the claim order must come from the due times.
       await insertAll(store, [
-        due1, due2, dueNow, later, alreadyEnded, pendingDue, pendingDue2, pendingLater, deniedOld,
+        dueNow, later, due2, alreadyEnded, due1, pendingDue, pendingDue2, pendingLater, deniedOld,
         revoking, failed, provisioning, issued, revokingLater,
       ]);
       const ids = (grants: Grant[]): string[] => grants.map((g) => g.id);

@@ -59,7 +59,7 @@ export class CedarPolicyEvaluator implements PolicyEvaluator {
     if (answer.type === 'failure') return denied(answer.errors.map((e) => `Cedar refused the request: ${e.message}`));
     const { decision, diagnostics } = answer.response;
     const errors = diagnostics.errors.map((e) => `policy "${e.policyId}": ${e.error.message}`);
-    const allowed = decision === 'allow';
+    const allowed = decision === 'allow' && errors.length === 0;
     const policies = [...diagnostics.reason];
     if (!allowed) return { allowed, policies, errors };
     let approvals: number | undefined;

@@ -28,7 +28,8 @@ export interface LoadCedarPoliciesOptions {
  * a bad `@approvals`, or when there is no policy at all.
  *
  * Each load caches its set under fresh names, so a reload never disturbs an evaluator still
- * in use; Cedar offers no way to drop a cached set, so each load keeps a few KB of WASM memory.
+ * in use. Cedar offers no way to drop a cached set: each load keeps its parsed set in WASM
+ * memory for the life of the process (reloads are rare, operator-driven events).
  */
 export async function loadCedarPolicies(opts: LoadCedarPoliciesOptions): Promise<CedarPolicyEvaluator> {
   const files = await readPolicyFiles(opts.dir);
