@@ -5,7 +5,7 @@
  * into `Secret` values that never print their contents.
  */
 
-/** A resolved secret. `toString`/`toJSON`/inspect print `[secret]`; read it with `reveal()`. */
+/** A resolved secret. `toString`/`toJSON`/inspect print `[secret <source>]`; read it with `reveal()`. */
 export interface Secret {
   reveal(): string;
   /** Where it came from (`env:DATABASE_URL`), safe to print. */
@@ -94,7 +94,7 @@ export interface TargetConfig {
   readonly tenant: string;
   /** Who may approve, revoke and review: `group:<name>` or `human:<id>` entries. */
   readonly owners: readonly string[];
-  /** Free-form attributes visible to policy as `resource.attributes`. */
+  /** Free-form attributes, visible to policy as Cedar tags (`resource.getTag("tier")`). */
   readonly attributes: Readonly<Record<string, string>>;
   readonly roles: Readonly<Record<string, RoleConfig>>;
   /** Break-glass TTL cap for this target (seconds). */

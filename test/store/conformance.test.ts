@@ -355,6 +355,9 @@ describe.each(storeBackends())('store conformance: $name', (backend) => {
       const order: string[] = [];
       const firstClaimed = deferred();
       const releaseFirst = deferred();
+      // If SKIP LOCKED were missing the second claim would block on the first transaction's
+      // rows until the test times out; releasing the first then lets cleanup close the store.
+      onTestFinished(() => releaseFirst.resolve());
 
       const first = store.transaction(async (tx) => {
         const claimed = await tx.claimExpired(NOW, 4);

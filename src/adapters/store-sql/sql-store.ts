@@ -309,7 +309,7 @@ class SqlStoreTx implements StoreTx {
     const take = Math.trunc(limit);
     if (!(take > 0)) return [];
     const rows = await this.sql.query(
-      `SELECT ${GRANT_SELECT} FROM grants WHERE ${due} ORDER BY ${order} LIMIT $2 FOR UPDATE`,
+      `SELECT ${GRANT_SELECT} FROM grants WHERE ${due} ORDER BY ${order} LIMIT $2 FOR UPDATE SKIP LOCKED`,
       [now, take],
     );
     return rows.map(rowToGrant);

@@ -9,7 +9,6 @@ import type { GrantJson } from '../../client/types.js';
 import type { WaitOutcome } from '../../client/wait.js';
 import { formatDuration } from '../../core/duration.js';
 import { CliError, ExitCode } from '../exit.js';
-import { decisionText } from '../format/grant.js';
 import { clientOf, globalsOf, print } from '../globals.js';
 import { printHandout, progress, type Handout } from '../handout.js';
 import { durationSeconds } from '../options.js';
@@ -31,7 +30,10 @@ interface RequestOptions {
 export function deniedLine(g: GrantJson): string {
   const no = g.approvals.filter((a) => a.verdict === 'deny');
   if (no.length > 0) return `grant ${g.id} was denied by ${no.map((a) => (a.reason ? `${a.approver} (${a.reason})` : a.approver)).join(', ')}`;
-  return `grant ${g.id} was denied${g.decision ? `: ${decisionText(g.decision)}` : ''}`;
+  const d = g.decision;
+  if (d === undefined) return `grant ${g.id} was denied`;
+  const errors = d.errors.length > 0 ? ` (policy errors: ${d.errors.join('; ')})` : '';
+  return `grant ${g.id} was denied by policy: ${d.policies.length > 0 ? d.policies.join(', ') : 'no policy permits this request'}${errors}`;
 }
 
 /** Exit code and failure line for a grant that settled (or not) after a request. */
