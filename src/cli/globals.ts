@@ -38,8 +38,9 @@ export function clientOf(globals: GlobalOptions): StintClient {
   }
   try {
     return new StintClient({ baseUrl: globals.server, token: globals.token });
-  } catch {
-    throw new CliError(`--server "${globals.server}" is not a URL (example: ${DEFAULT_SERVER_URL})`);
+  } catch (e) {
+    // The value itself is not repeated: a URL with user info carries a password.
+    throw new CliError(URL.canParse(globals.server) ? `--server: ${(e as Error).message}` : `--server is not a URL (example: ${DEFAULT_SERVER_URL})`);
   }
 }
 

@@ -51,8 +51,11 @@ export class StintClient {
   constructor(options: StintClientOptions) {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RangeError('timeoutMs must be a positive number');
+    const baseUrl = new URL(options.baseUrl);
+    // fetch refuses such URLs anyway, and its error would quote the password.
+    if (baseUrl.username !== '' || baseUrl.password !== '') throw new TypeError('baseUrl must not contain a user name or password');
     this.#transport = {
-      baseUrl: new URL(options.baseUrl),
+      baseUrl,
       token: options.token,
       fetch: options.fetch ?? globalThis.fetch,
       timeoutMs,

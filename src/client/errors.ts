@@ -34,7 +34,7 @@ export class StintApiError extends Error {
 
 /** No usable answer: connection refused or reset, DNS failure, or no answer within the timeout. */
 export class StintNetworkError extends Error {
-  /** The URL that was called (user info removed). */
+  /** The URL that was called. */
   readonly url: string;
   /** True when the request was abandoned because the client's timeout elapsed. */
   readonly timedOut: boolean;

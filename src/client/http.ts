@@ -45,18 +45,10 @@ export function endpointUrl(baseUrl: URL, path: string, query?: HttpRequest['que
   return url;
 }
 
-/** The URL as it may be shown: without user info, which could be a credential. */
-export function displayUrl(url: URL): string {
-  const shown = new URL(url.href);
-  shown.username = '';
-  shown.password = '';
-  return shown.href;
-}
-
 /** Sends one request and returns the parsed JSON answer. */
 export async function send<T>(transport: Transport, req: HttpRequest, options: RequestOptions = {}): Promise<T> {
   const url = endpointUrl(transport.baseUrl, req.path, req.query);
-  const shown = displayUrl(url);
+  const shown = url.href;
   const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
   if (req.auth !== false) {
     const token = typeof transport.token === 'string' ? transport.token : await transport.token();

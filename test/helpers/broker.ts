@@ -3,14 +3,15 @@
  * state in a fresh temporary folder, on a random port, on PGlite or on a fresh PostgreSQL
  * database, optionally with a manual clock. Nothing is mocked.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBroker, type Broker } from '../../src/app.js';
 import { loadOrCreateDevIssuerKey, mintDevToken } from '../../src/adapters/identity-jwt/index.js';
 import { ManualClock, type Clock } from '../../src/ports/clock.js';
-import { createTestDatabase } from './stores.js';
+import { createTestDatabase, freshPgliteDataDir } from './stores.js';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const EXAMPLE_CONFIG = join(REPO_ROOT, 'examples', 'stint.yaml');
@@ -57,6 +58,12 @@ export async function writeTestConfig(dir: string, patch?: (yaml: string) => str
 export async function startTestBroker(opts: TestBrokerOptions = {}): Promise<TestBroker> {
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'stint-test-')));
   const configPath = await writeTestConfig(dir, opts.configPatch);
+  if (opts.store !== 'postgres' && !opts.databaseUrl && !existsSync(join(dir, 'data'))) {
+    // A copy of a migrated template instead of a fresh initdb (seconds per broker otherwise).
+    const fresh = await freshPgliteDataDir();
+    await rename(fresh.dataDir, join(dir, 'data'));
+    fresh.cleanup();
+  }
   let db: { url: string; drop(): Promise<void> } | undefined;
   let databaseUrl = opts.databaseUrl;
   if (opts.store === 'postgres' && !databaseUrl) {
