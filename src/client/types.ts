@@ -112,6 +112,8 @@ export interface GrantRequestBody {
 export interface CreateGrantResponse {
   readonly grant: GrantJson;
   readonly accessToken?: string;
+  /** `Bearer`, alongside an access token. */
+  readonly tokenType?: 'Bearer';
   readonly credential?: IssuedCredentialJson;
 }
 
@@ -124,6 +126,7 @@ export interface GrantResponse {
 export interface ActivateResponse {
   readonly grant: GrantJson;
   readonly accessToken: string;
+  readonly tokenType?: 'Bearer';
   readonly credential?: IssuedCredentialJson;
 }
 
@@ -131,6 +134,7 @@ export interface ActivateResponse {
 export interface TokenResponse {
   readonly grant: GrantJson;
   readonly accessToken: string;
+  readonly tokenType?: 'Bearer';
 }
 
 /** Body of `POST /v1/grants/:id/approve`. */
@@ -164,6 +168,7 @@ export interface ExtendBody {
 export interface ExtendResponse {
   readonly grant: GrantJson;
   readonly accessToken?: string;
+  readonly tokenType?: 'Bearer';
 }
 
 /** Body of `POST /v1/grants/:id/review`. */

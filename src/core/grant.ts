@@ -180,3 +180,11 @@ export function effectiveStatus(grant: Pick<Grant, 'status' | 'expiresAt' | 'dec
 export function isLive(grant: Pick<Grant, 'status' | 'expiresAt' | 'decisionDeadline'>, now: number): boolean {
   return effectiveStatus(grant, now) === 'active';
 }
+
+/**
+ * A break-glass grant that conferred privilege and has no post-review yet. Loud by design: it
+ * stays listed (`stint grants --needs-review`) until a human records the review.
+ */
+export function needsReview(grant: Pick<Grant, 'breakGlass' | 'review' | 'activatedAt'>): boolean {
+  return grant.breakGlass && grant.review === undefined && grant.activatedAt !== undefined;
+}

@@ -2,7 +2,7 @@
  * The JSON shapes of the API (docs/api.md). Times are ISO 8601; secrets never appear (the
  * revocation recipe holds only names; credentials are returned once, outside the grant).
  */
-import type { Grant } from '../core/grant.js';
+import { needsReview, type Grant } from '../core/grant.js';
 
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
 
@@ -36,7 +36,7 @@ export function grantJson(g: Grant): Record<string, unknown> {
       : undefined,
     approvals: g.approvals.map((a) => compact({ approver: a.approver, verdict: a.verdict, reason: a.reason, at: iso(a.at) })),
     review: g.review ? { reviewer: g.review.reviewer, outcome: g.review.outcome, notes: g.review.notes, at: iso(g.review.at) } : undefined,
-    needsReview: g.breakGlass && !g.review && g.status !== 'denied' && g.status !== 'requested' && g.status !== 'pending_approval',
+    needsReview: needsReview(g),
     credential: compact({
       state: c.state,
       connector: c.recipe?.connector,

@@ -96,6 +96,21 @@ describe.each(['pglite', 'postgres'] as const)('grant lifecycle over HTTP on %s'
     expect(typeof act.body.accessToken).toBe('string');
   });
 
+  it('lapses an approval the requester never picks up', async () => {
+    const res = await request(BOT, { target: 'orders-db', role: 'write', task: 'late pickup', reason: 'x', ticket: 'CHG-5', ttl: '5m' });
+    const id = res.body.grant.id;
+    await t.call('human:alice', 'POST', `/v1/grants/${id}/approve`, {});
+    await t.call('human:bob', 'POST', `/v1/grants/${id}/approve`, {});
+    clock.advance(3600_000);
+    expect((await t.call(BOT, 'GET', `/v1/grants/${id}`)).body.status).toBe('expired');
+    expect((await t.call(BOT, 'POST', `/v1/grants/${id}/activate`, {})).body.code).toBe('invalid_state');
+    const pass = await t.broker.worker.runOnce();
+    expect(pass.lapsed).toBeGreaterThanOrEqual(1);
+    const stored = await t.broker.store.getGrant(id);
+    expect(stored).toMatchObject({ status: 'expired', endNote: 'nobody decided in time' });
+    expect(stored?.credential.state).toBe('none');
+  });
+
   it('denies what policy forbids and records which policy decided', async () => {
     const res = await request(AGENT, { target: 'payments-api', role: 'admin', task: 'refund', reason: 'customer ticket', ticket: 'SUP-1', ttl: '10m' });
     expect(res.status).toBe(201);

@@ -51,7 +51,11 @@ const text = fc.string({ unit: 'grapheme', maxLength: 12 }).filter((s) => !s.inc
 const time = fc.integer({ min: 0, max: 4_102_444_800_000 });
 const count = fc.nat({ max: 1_000_000 });
 /** JSON a connector may put in a revocation recipe. */
-const json = fc.jsonValue({ maxDepth: 3 }).filter((v) => !JSON.stringify(v).includes('\\u0000'));
+// JSON has no -0 (it reads back as 0), so a -0 would be a generator artefact, not a store bug.
+const json = fc
+  .jsonValue({ maxDepth: 3 })
+  .filter((v) => !JSON.stringify(v).includes('\\u0000'))
+  .map((v) => JSON.parse(JSON.stringify(v)) as unknown);
 
 function optional<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }, required: (keyof T)[]): fc.Arbitrary<T> {
   return fc.record(model, { requiredKeys: required, noNullPrototype: true }) as fc.Arbitrary<T>;

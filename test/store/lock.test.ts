@@ -4,9 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { openStore } from '../../src/adapters/store-sql/index.js';
 import { acquireDataDirLock, formatLockOwner, lockPathFor, parseLockOwner } from '../../src/adapters/store-sql/lock.js';
@@ -94,7 +94,24 @@ describe('PGlite data directory lock', () => {
     writeFileSync(lockPathFor(dir), formatLockOwner({ pid: 4242, hostname: `not-${hostname()}`, token: 't' }));
     const err = await rejectsWith(openStore({ kind: 'pglite', dataDir: dir }), 'store_locked');
     expect(err.detail).toContain(`process 4242 on host not-${hostname()}`);
+    expect(err.detail).toContain(`delete ${lockPathFor(dir)}`);
     expect(existsSync(dir)).toBe(false);
+  });
+
+  it('takes over a lock left by an earlier process that had the same pid (pid 1 in a container)', () => {
+    const dir = lockOnlyDir();
+    writeFileSync(lockPathFor(dir), formatLockOwner({ pid: process.pid, hostname: hostname(), token: 'previous-run' }));
+    const lock = acquireDataDirLock(dir);
+    expect(parseLockOwner(readFileSync(lock.path, 'utf8'))?.token).not.toBe('previous-run');
+    lock.release();
+  });
+
+  it('reports a data directory it cannot create as store_unavailable', async () => {
+    const root = lockOnlyDir();
+    mkdirSync(dirname(root), { recursive: true });
+    writeFileSync(root, 'a file, not a directory');
+    const err = await rejectsWith(openStore({ kind: 'pglite', dataDir: join(root, 'data') }), 'store_unavailable');
+    expect(err.internalReason).toMatch(/ENOTDIR|EEXIST/);
   });
 
   it('takes over a stale lock from a dead process on this host', () => {

@@ -6,8 +6,9 @@
  * The lock is the file `<dataDir>.lock` holding JSON `{ pid, hostname, token }`. It is created
  * atomically with its content (written to a private temp file, then `link`ed into place, which
  * fails with EEXIST like O_EXCL), so nobody ever reads a half-written lock. A lock whose process
- * is gone on this host is stale and taken over; a lock from another host cannot be checked and
- * is always respected.
+ * is gone on this host is stale and taken over; a lock from another host (or container) cannot
+ * be checked and is always respected. Known limit: if the dead holder's pid now belongs to an
+ * unrelated process, the lock reads as live and the error names that pid for the operator.
  */
 import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,13 @@ export interface DataDirLock {
 /** Rounds of create / inspect / take over before giving up under heavy contention. */
 const MAX_ATTEMPTS = 5;
 
+/**
+ * Tokens of the locks this process holds now. A lock with our pid but another token was left
+ * by an earlier process that had the same pid: in a container the broker is often pid 1 on
+ * every start, so "pid alive" alone would refuse forever after a crash.
+ */
+const heldTokens = new Set<string>();
+
 /** The lock file that guards `dataDir`. */
 export function lockPathFor(dataDir: string): string {
   return `${resolve(dataDir)}.lock`;
@@ -54,7 +62,14 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
   const me: LockOwner = { pid: process.pid, hostname: hostname(), token: randomBytes(16).toString('hex') };
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (tryCreate(path, formatLockOwner(me), me.token)) {
-      return { path, release: () => releaseIfOurs(path, me.token) };
+      heldTokens.add(me.token);
+      return {
+        path,
+        release: () => {
+          releaseIfOurs(path, me.token);
+          heldTokens.delete(me.token);
+        },
+      };
     }
     const raw = readOrUndefined(path);
     if (raw === undefined) continue; // released between our attempt and the read: try again
@@ -79,10 +94,16 @@ export function parseLockOwner(raw: string): LockOwner | undefined {
 }
 
 function lockedError(dataDir: string, holder: LockOwner): StintError {
-  const where = holder.hostname === hostname() ? '' : ` on host ${holder.hostname}`;
+  if (holder.hostname === hostname()) {
+    return new StintError(
+      'store_locked',
+      `data directory ${dataDir} is in use by process ${holder.pid}; stop it or use another data directory`,
+    );
+  }
   return new StintError(
     'store_locked',
-    `data directory ${dataDir} is in use by process ${holder.pid}${where}; stop it or use another data directory`,
+    `data directory ${dataDir} is in use by process ${holder.pid} on host ${holder.hostname}; stop it or use ` +
+      `another data directory (if that host or container no longer exists, delete ${lockPathFor(dataDir)})`,
   );
 }
 
@@ -104,7 +125,9 @@ function tryCreate(path: string, content: string, token: string): boolean {
 /**
  * Removes a stale lock whose content was `staleRaw`. The lock is first renamed aside so that,
  * if another process replaced it with a fresh lock in the meantime, that fresh lock is put back
- * instead of being deleted.
+ * instead of being deleted. (Only a third process creating a lock in the instant between the
+ * rename and the put-back could still slip in; starting three brokers on one directory at the
+ * same moment after a crash is not a case worth a heavier lock.)
  */
 function takeOverStale(path: string, staleRaw: string, token: string): void {
   const aside = `${path}.${token}.stale`;
@@ -139,9 +162,14 @@ function releaseIfOurs(path: string, token: string): void {
   }
 }
 
-/** True unless the holder is on this host and its process no longer exists. */
+/**
+ * True unless the holder is on this host and its process no longer exists (or it is this
+ * process's pid but not one of this process's locks). Another host's pid cannot be checked, and
+ * two containers sharing one volume are exactly the corruption this lock prevents.
+ */
 function isAlive(holder: LockOwner): boolean {
   if (holder.hostname !== hostname()) return true;
+  if (holder.pid === process.pid) return heldTokens.has(holder.token);
   try {
     process.kill(holder.pid, 0);
     return true;

@@ -47,7 +47,7 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
       // Worker claims and nextDueAt: each due set is its own small partial index.
       `CREATE INDEX grants_active_expiry ON grants (expires_at) WHERE status = 'active'`,
-      `CREATE INDEX grants_pending_deadline ON grants (decision_deadline) WHERE status = 'pending_approval'`,
+      `CREATE INDEX grants_pending_deadline ON grants (decision_deadline) WHERE status IN ('pending_approval', 'approved')`,
       `CREATE INDEX grants_credential_work ON grants (revoke_next_at)
         WHERE credential_state IN ('provisioning', 'revoking', 'revoke_failed')`,
       // Keyset-paged listings, newest first, per tenant and filter.

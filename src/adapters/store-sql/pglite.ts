@@ -47,7 +47,13 @@ const NO_SECRETS: readonly string[] = [];
  */
 export async function openPgliteDriver(dataDir: string): Promise<SqlDriver> {
   const inMemory = dataDir.startsWith(MEMORY_DATA_DIR);
-  const lock: DataDirLock | undefined = inMemory ? undefined : acquireDataDirLock(dataDir);
+  let lock: DataDirLock | undefined;
+  try {
+    lock = inMemory ? undefined : acquireDataDirLock(dataDir);
+  } catch (err) {
+    // store_locked passes through; a file system error (e.g. EACCES) becomes store_unavailable.
+    throw toStoreError(err, NO_SECRETS);
+  }
   let db: PGlite;
   try {
     db = await PGlite.create(inMemory ? dataDir : resolve(dataDir), { postgresqlconf: PGLITE_CONF });

@@ -5,6 +5,7 @@
  * back to no property at all).
  */
 import type { CredentialState, Grant, GrantStatus } from '../../core/grant.js';
+import { needsReview } from '../../core/grant.js';
 import { StintError } from '../../core/errors.js';
 import type { SqlRow } from './driver.js';
 
@@ -82,7 +83,7 @@ export function grantToParams(grant: Grant): unknown[] {
     role,
     status,
     breakGlass,
-    breakGlass && grant.review === undefined,
+    needsReview(grant),
     epochMs('createdAt', createdAt),
     optionalEpochMs('expiresAt', expiresAt),
     optionalEpochMs('decisionDeadline', decisionDeadline),

@@ -129,7 +129,7 @@ export class SqlStore implements Store {
     // Each min() is one probe of its partial index; LEAST ignores the NULLs of empty sets.
     const rows = await this.driver.query(`SELECT LEAST(
         (SELECT min(expires_at) FROM grants WHERE status = 'active'),
-        (SELECT min(decision_deadline) FROM grants WHERE status = 'pending_approval'),
+        (SELECT min(decision_deadline) FROM grants WHERE status IN ('pending_approval', 'approved')),
         (SELECT min(revoke_next_at) FROM grants WHERE ${credentialStateIn(CREDENTIAL_WORK_STATES)})
       ) AS due`);
     const due = rows[0]?.due;
@@ -226,7 +226,7 @@ class SqlStoreTx implements StoreTx {
   }
 
   claimStalePending(now: number, limit: number): Promise<Grant[]> {
-    return this.claim(`status = 'pending_approval' AND decision_deadline <= $1`, 'decision_deadline', now, limit);
+    return this.claim(`status IN ('pending_approval', 'approved') AND decision_deadline <= $1`, 'decision_deadline', now, limit);
   }
 
   claimCredentialWork(states: readonly CredentialState[], now: number, limit: number): Promise<Grant[]> {

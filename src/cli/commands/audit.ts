@@ -61,6 +61,9 @@ async function verify(opts: VerifyOptions, globals: GlobalOptions): Promise<void
     checkpoints.labels.push(exportCheckpoint);
   }
   const keyFromOption = opts.key !== undefined ? await verifierKeyOption(opts.key) : undefined;
+  if (opts.fromFile !== undefined && keyFromOption === undefined && globals.token === undefined) {
+    throw new CliError('verifying an export needs the verifier key: pass --key <vkey> (or a token, to ask the server for its key)');
+  }
   // The server is asked for its checkpoint when its log is verified (its current checkpoint is
   // one more check), or when there is no other source for the verifier key.
   const server = opts.fromFile === undefined || keyFromOption === undefined ? await clientOf(globals).auditCheckpoint() : undefined;

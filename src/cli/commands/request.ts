@@ -9,6 +9,7 @@ import type { GrantJson } from '../../client/types.js';
 import type { WaitOutcome } from '../../client/wait.js';
 import { formatDuration } from '../../core/duration.js';
 import { CliError, ExitCode } from '../exit.js';
+import { approvalProgress } from '../format/grant.js';
 import { clientOf, globalsOf, print } from '../globals.js';
 import { printHandout, progress, type Handout } from '../handout.js';
 import { durationSeconds } from '../options.js';
@@ -51,9 +52,8 @@ export function settleFailure(outcome: WaitOutcome, g: GrantJson, waitedSeconds:
 }
 
 function progressLine(g: GrantJson): string {
-  const required = g.decision?.approvalsRequired ?? 0;
-  const given = new Set(g.approvals.filter((a) => a.verdict === 'approve').map((a) => a.approver)).size;
-  return `stint: grant ${g.id} is ${g.status}${required > 0 ? ` (${given}/${required} approvals)` : ''}`;
+  const approvals = approvalProgress(g);
+  return `stint: grant ${g.id} is ${g.status}${approvals !== undefined ? ` (${approvals})` : ''}`;
 }
 
 /** Waits for an approved grant to be picked up, and makes sure an active one comes with a token. */

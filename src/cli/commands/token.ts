@@ -4,8 +4,6 @@
  * `export STINT_TOKEN=$(stint token --as workload:deploy-bot)` works.
  */
 import { Option, type Command } from 'commander';
-import { loadOrCreateDevIssuerKey, mintDevToken } from '../../adapters/identity-jwt/index.js';
-import { loadConfig } from '../../config/index.js';
 import { CliError } from '../exit.js';
 import { configPathOf, globalsOf, print } from '../globals.js';
 import { durationSeconds } from '../options.js';
@@ -19,6 +17,9 @@ export function registerToken(program: Command): void {
     .addOption(new Option('--ttl <duration>', 'token lifetime').argParser(durationSeconds).default(3600, '1h'))
     .action(async (opts: { as: string; ttl: number }, command: Command) => {
       const configPath = configPathOf(globalsOf(command));
+      // Loaded on demand: the config schema compiler alone would slow every other command down.
+      const { loadConfig } = await import('../../config/index.js');
+      const { loadOrCreateDevIssuerKey, mintDevToken } = await import('../../adapters/identity-jwt/index.js');
       const config = await loadConfig(configPath, process.env);
       if (!config.dev.enabled) {
         throw new CliError(`dev mode is off in ${configPath} (dev.enabled): get identity tokens from a configured issuer instead`);

@@ -9,8 +9,8 @@ export function grantFlags(g: GrantJson): string {
   return [g.breakGlass ? 'BG' : '', g.needsReview ? 'REVIEW' : '', g.kind === 'extension' ? 'EXT' : ''].filter((f) => f !== '').join(' ');
 }
 
-/** Approvals given so far against those required, for grants waiting on humans. */
-function approvalProgress(g: GrantJson): string | undefined {
+/** `1/2 approvals`: distinct approvers so far against those required; undefined when none are. */
+export function approvalProgress(g: GrantJson): string | undefined {
   const required = g.decision?.approvalsRequired ?? 0;
   if (required === 0) return undefined;
   const given = new Set(g.approvals.filter((a) => a.verdict === 'approve').map((a) => a.approver)).size;
@@ -97,7 +97,7 @@ export function grantDetails(g: GrantJson, now: number): string {
     ['created', when(g.createdAt, now)],
     ['decision', d ? `${decisionText(d)}, decided ${when(d.decidedAt, now)}` : undefined],
     ['policy errors', d && d.errors.length > 0 ? d.errors.join('; ') : undefined],
-    ['decide by', g.decisionDeadline !== undefined ? when(g.decisionDeadline, now) : undefined],
+    ['decide by', g.decisionDeadline !== undefined && (g.status === 'pending_approval' || g.status === 'approved') ? when(g.decisionDeadline, now) : undefined],
     ['activated', g.activatedAt !== undefined ? when(g.activatedAt, now) : undefined],
     ['expires', g.expiresAt !== undefined ? when(g.expiresAt, now) : undefined],
     ['ended', endedText(g, now)],
@@ -115,7 +115,8 @@ export function grantDetails(g: GrantJson, now: number): string {
   }
   if (c.evidence) {
     const checks = c.evidence.checks.map((x) => `[${x.passed ? 'pass' : 'FAIL'}] ${x.check}: ${x.detail}`);
-    sections.push(`revocation evidence: ${c.evidence.verified ? 'verified' : 'NOT verified'}, ${when(c.evidence.at, now)}\n${indent(checks.join('\n'))}`);
+    const head = `revocation evidence: ${c.evidence.verified ? 'verified' : 'NOT verified'}, ${when(c.evidence.at, now)}`;
+    sections.push(checks.length > 0 ? `${head}\n${indent(checks.join('\n'))}` : `${head} (no checks recorded)`);
   }
   return sections.join('\n\n');
 }

@@ -1,0 +1,139 @@
+/**
+ * Goal 1 (REFERENCE.md section 6): auto-approved grants issued per second, durably, at least
+ * half the raw single-row INSERT+COMMIT rate of the same store.
+ *
+ * Stint: `GrantService.request` for workload:deploy-bot on orders-db/read, 15 minutes (policy
+ * evaluation, one transaction with the grant row and its audit events, token signing), called
+ * in-process, and `POST /v1/grants` over keep-alive HTTP against a broker in its own process.
+ * Reference: one `INSERT (id, doc jsonb)` per transaction through the same driver on the same
+ * database, with the same concurrency; the doc is a real grant's doc (same size). The raw rate
+ * is measured before and after the Stint runs and averaged, so drifting machine load hits both.
+ */
+import type { SqlDriver } from '../adapters/store-sql/driver.js';
+import { openPgliteDriver } from '../adapters/store-sql/pglite.js';
+import { DEFAULT_POOL_SIZE, openPostgresDriver } from '../adapters/store-sql/postgres.js';
+import { DOC_PARAM, grantToParams } from '../adapters/store-sql/row.js';
+import { timeSortableId } from '../service/context.js';
+import { spawnBroker } from './child-broker.js';
+import { KeepAliveClient } from './http-client.js';
+import { combineRates, measureWarm, type Rate } from './measure.js';
+import { sampleGrant } from './sample-grants.js';
+import {
+  BENCH_GRANT_BODY,
+  BENCH_GRANT_INPUT,
+  BENCH_WORKLOAD,
+  createBenchState,
+  devIdentity,
+  loadBenchConfig,
+  startInProcessBroker,
+  type BenchState,
+  type BenchStoreKind,
+  type BenchWorkspace,
+} from './setup.js';
+
+/** Options of {@link benchIssuance}. */
+export interface IssuanceOptions {
+  readonly store: BenchStoreKind;
+  /** Grants per measured run (each run also has a warm-up). */
+  readonly grants: number;
+  /** Concurrent callers, for Stint and the reference alike. */
+  readonly concurrency: number;
+}
+
+/** Result of {@link benchIssuance}. */
+export interface IssuanceResult {
+  readonly store: BenchStoreKind;
+  readonly concurrency: number;
+  /** `GrantService.request` in-process. */
+  readonly inProcess: Rate;
+  /** `POST /v1/grants` over keep-alive HTTP to a child broker. */
+  readonly http: Rate;
+  /** Raw INSERT+COMMIT: the mean of the runs before and after. */
+  readonly rawInsert: Rate;
+  readonly rawInsertRuns: readonly Rate[];
+  /** Size of the jsonb doc each raw row carries (a real grant's doc). */
+  readonly docBytes: number;
+}
+
+const RAW_TABLE = `CREATE TABLE IF NOT EXISTS bench_raw_insert (id text COLLATE "C" PRIMARY KEY, doc jsonb NOT NULL)`;
+const RAW_INSERT = 'INSERT INTO bench_raw_insert (id, doc) VALUES ($1, $2::jsonb)';
+
+/** The doc column of a freshly issued grant, as the store writes it. */
+function issuedGrantDoc(): string {
+  const { grant } = sampleGrant({ id: timeSortableId(Date.now()), createdAt: Date.now(), status: 'active' });
+  return grantToParams(grant)[DOC_PARAM - 1] as string;
+}
+
+/** Opens the driver the broker would use on this state's store. */
+async function openDriver(state: BenchState): Promise<SqlDriver> {
+  if (state.store === 'pglite') return openPgliteDriver(state.dataDir);
+  return openPostgresDriver(state.databaseUrl!, DEFAULT_POOL_SIZE);
+}
+
+/** One INSERT per transaction, `concurrency` at a time, through the store's driver. */
+async function measureRawInsert(ws: BenchWorkspace, state: BenchState, doc: string, opts: IssuanceOptions): Promise<Rate> {
+  const driver = await openDriver(state);
+  const close = ws.cleanup.add('close raw-insert driver', () => driver.close());
+  try {
+    await driver.query(RAW_TABLE);
+    return await measureWarm(opts.grants, opts.concurrency, () =>
+      driver.transaction((tx) => tx.query(RAW_INSERT, [timeSortableId(Date.now()), doc])),
+    );
+  } finally {
+    await close();
+  }
+}
+
+/** `GrantService.request` in this process. */
+async function measureInProcess(ws: BenchWorkspace, state: BenchState, opts: IssuanceOptions): Promise<Rate> {
+  const broker = await startInProcessBroker(ws, state);
+  try {
+    const { principal } = await devIdentity(broker.config, BENCH_WORKLOAD);
+    return await measureWarm(opts.grants, opts.concurrency, async () => {
+      const result = await broker.grants.request(principal, BENCH_GRANT_INPUT);
+      if (result.grant.status !== 'active' || result.accessToken === undefined) {
+        throw new Error(`the bench request was not issued at once (status ${result.grant.status})`);
+      }
+    });
+  } finally {
+    await broker.stop();
+  }
+}
+
+/** `POST /v1/grants` over keep-alive HTTP, `concurrency` sockets, to a broker in its own process. */
+async function measureHttp(ws: BenchWorkspace, state: BenchState, opts: IssuanceOptions): Promise<Rate> {
+  const child = await spawnBroker(ws, state);
+  const client = new KeepAliveClient(child.url, opts.concurrency);
+  try {
+    const { token } = await devIdentity(await loadBenchConfig(state), BENCH_WORKLOAD);
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    return await measureWarm(opts.grants, opts.concurrency, async () => {
+      const body = (await client.json('POST', '/v1/grants', 201, { headers, body: BENCH_GRANT_BODY })) as { grant: { status: string }; accessToken?: string };
+      if (body.grant.status !== 'active' || typeof body.accessToken !== 'string') {
+        throw new Error(`the bench request was not issued at once (status ${body.grant.status})`);
+      }
+    });
+  } finally {
+    client.close();
+    await child.stop();
+  }
+}
+
+/** Measures issuance and the raw insert rate on one store (a fresh PGlite directory or database). */
+export async function benchIssuance(ws: BenchWorkspace, opts: IssuanceOptions): Promise<IssuanceResult> {
+  const state = await createBenchState(ws, `issuance-${opts.store}`, opts.store);
+  const doc = issuedGrantDoc();
+  const before = await measureRawInsert(ws, state, doc, opts);
+  const inProcess = await measureInProcess(ws, state, opts);
+  const http = await measureHttp(ws, state, opts);
+  const after = await measureRawInsert(ws, state, doc, opts);
+  return {
+    store: opts.store,
+    concurrency: opts.concurrency,
+    inProcess,
+    http,
+    rawInsert: combineRates([before, after]),
+    rawInsertRuns: [before, after],
+    docBytes: Buffer.byteLength(doc),
+  };
+}

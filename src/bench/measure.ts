@@ -1,0 +1,75 @@
+/**
+ * Throughput measurement: run an operation a fixed number of times with a fixed number of
+ * concurrent callers and report the rate. Any failed operation fails the measurement, so a
+ * benchmark never reports the speed of errors.
+ */
+import { performance } from 'node:perf_hooks';
+
+/** A measured rate. */
+export interface Rate {
+  /** Operations completed. */
+  readonly ops: number;
+  /** Wall-clock seconds from the first start to the last completion. */
+  readonly seconds: number;
+  /** ops / seconds. */
+  readonly perSecond: number;
+}
+
+/**
+ * Runs `op(i)` for i in [0, total) with `concurrency` callers, each starting its next operation
+ * when its previous one finished (a closed loop, like a keep-alive client pool).
+ */
+export async function measureRate(total: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<Rate> {
+  if (!Number.isSafeInteger(total) || total < 1) throw new RangeError('total must be a positive integer');
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be a positive integer');
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < total) {
+      const i = next++;
+      await op(i);
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  return { ops: total, seconds, perSecond: total / seconds };
+}
+
+/** Warm-up before a measurement (JIT, connection pools, caches): a tenth of the run, 5..500 ops. */
+export function warmUpCount(total: number): number {
+  return Math.max(5, Math.min(500, Math.floor(total / 10)));
+}
+
+/** Runs `op` like `measureRate`, after a warm-up of `warmUpCount(total)` operations. */
+export async function measureWarm(total: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<Rate> {
+  const warm = warmUpCount(total);
+  await measureRate(warm, concurrency, (i) => op(total + i));
+  return measureRate(total, concurrency, op);
+}
+
+/** The mean rate of several runs of the same measurement (total ops over total seconds). */
+export function combineRates(runs: readonly Rate[]): Rate {
+  const ops = runs.reduce((sum, r) => sum + r.ops, 0);
+  const seconds = runs.reduce((sum, r) => sum + r.seconds, 0);
+  return { ops, seconds, perSecond: ops / seconds };
+}
+
+/** Milliseconds of wall-clock time `fn` takes, and its result. */
+export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const started = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - started, value };
+}
+
+/** Rejects with a clear message when `promise` takes longer than `ms` (bounds each bench phase). */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, label: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${label} did not finish within ${Math.round(ms / 1000)} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

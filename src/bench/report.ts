@@ -1,0 +1,128 @@
+/**
+ * The bench's one table: each figure next to its reference from the same run, the ratio, the
+ * goal (REFERENCE.md section 6) and the verdict. Rows marked `info` carry a verdict for
+ * context only; the goal is judged on the other rows.
+ */
+import type { AuditVerifyResult } from './audit-verify.js';
+import type { IntrospectionResult } from './introspection.js';
+import type { IssuanceResult } from './issuance.js';
+import type { ScaleResult } from './scale.js';
+
+/** One line of the table. */
+export interface ReportRow {
+  readonly metric: string;
+  readonly stint: string;
+  readonly reference: string;
+  readonly ratio: string;
+  readonly goal: string;
+  /** PASS / FAIL, `info: pass` / `info: fail` for context rows, ERROR when the benchmark broke. */
+  readonly verdict: string;
+}
+
+const MB = 1_000_000;
+/** 300 MB (decimal), the memory goal. */
+const RSS_GOAL_BYTES = 300 * MB;
+const RESTART_GOAL_MS = 3000;
+const AUDIT_GOAL_PER_SECOND = 200_000;
+const RATIO_GOAL = 0.5;
+
+const storeName = (store: string): string => (store === 'pglite' ? 'PGlite' : 'PostgreSQL');
+const count = (n: number): string => Math.round(n).toLocaleString('en-US');
+const perSecond = (n: number): string => `${count(n)}/s`;
+const percent = (r: number): string => `${(r * 100).toFixed(0)}%`;
+const megabytes = (bytes: number): string => `${(bytes / MB).toFixed(0)} MB`;
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+const size = (n: number): string => (n >= 1_000_000 && n % 1_000_000 === 0 ? `${n / 1_000_000}M` : n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n));
+
+function verdict(pass: boolean, judged: boolean): string {
+  if (judged) return pass ? 'PASS' : 'FAIL';
+  return pass ? 'info: pass' : 'info: fail';
+}
+
+function ratioRow(metric: string, stint: number, reference: number, referenceLabel: string, judged: boolean): ReportRow {
+  const ratio = stint / reference;
+  return {
+    metric,
+    stint: perSecond(stint),
+    reference: `${perSecond(reference)} ${referenceLabel}`,
+    ratio: percent(ratio),
+    goal: `>= ${percent(RATIO_GOAL)}`,
+    verdict: verdict(ratio >= RATIO_GOAL, judged),
+  };
+}
+
+/** Goal 1: in-process and HTTP issuance against raw INSERT+COMMIT. */
+export function issuanceRows(r: IssuanceResult): ReportRow[] {
+  const where = `${storeName(r.store)}, c=${r.concurrency}`;
+  return [
+    ratioRow(`Grants issued, in-process (${where})`, r.inProcess.perSecond, r.rawInsert.perSecond, 'raw INSERT+COMMIT', true),
+    ratioRow(`Grants issued, HTTP (${where})`, r.http.perSecond, r.rawInsert.perSecond, 'raw INSERT+COMMIT', true),
+  ];
+}
+
+/** Goal 2: judged on HTTP introspection; the in-process figure is context. */
+export function introspectionRows(r: IntrospectionResult): ReportRow[] {
+  return [
+    ratioRow(`Introspections, HTTP (c=${r.concurrency})`, r.http.perSecond, r.rawVerify.perSecond, 'raw JWT verify', true),
+    ratioRow(`Introspections, in-process (c=${r.concurrency})`, r.inProcess.perSecond, r.rawVerify.perSecond, 'raw JWT verify', false),
+  ];
+}
+
+/** Goal 3: memory and restart time at each stored size. */
+export function scaleRows(r: ScaleResult): ReportRow[] {
+  return r.points.flatMap((p) => {
+    const where = `${storeName(r.store)}, ${size(p.filled)} grants`;
+    const worstReady = Math.max(...p.readyMs);
+    const memoryRow = (metric: string, bytes: number): ReportRow => ({
+      metric: `${metric} (${where})`,
+      stint: megabytes(bytes),
+      reference: `${megabytes(p.probe.memory.rssBytes)} store alone`,
+      ratio: `${(bytes / p.probe.memory.rssBytes).toFixed(1)}x`,
+      goal: `< ${megabytes(RSS_GOAL_BYTES)}`,
+      verdict: verdict(bytes < RSS_GOAL_BYTES, true),
+    });
+    return [
+      {
+        metric: `Restart to ready, worst of ${p.readyMs.length} (${where})`,
+        stint: seconds(worstReady),
+        reference: `${seconds(p.probe.readyMs)} store alone`,
+        ratio: `${(worstReady / p.probe.readyMs).toFixed(1)}x`,
+        goal: `< ${seconds(RESTART_GOAL_MS)}`,
+        verdict: verdict(worstReady < RESTART_GOAL_MS, true),
+      },
+      memoryRow('RSS when ready', p.memoryReady.rssBytes),
+      memoryRow(`RSS after ${count(p.loadGrants.ops)} grants + ${p.listPages} pages`, p.memoryAfterLoad.rssBytes),
+      memoryRow('Peak RSS (VmHWM)', p.memoryAfterLoad.peakRssBytes),
+    ];
+  });
+}
+
+/** Goal 4: judged with the reads included; verification over records in memory is context. */
+export function auditRows(r: AuditVerifyResult): ReportRow[] {
+  const reference = `${perSecond(r.readOnly.perSecond)} store read only`;
+  const row = (metric: string, eventsPerSecond: number, judged: boolean): ReportRow => ({
+    metric: `${metric} (${size(r.events)} events, PGlite)`,
+    stint: perSecond(eventsPerSecond),
+    reference,
+    ratio: percent(eventsPerSecond / r.readOnly.perSecond),
+    goal: `>= ${perSecond(AUDIT_GOAL_PER_SECOND)}`,
+    verdict: verdict(eventsPerSecond >= AUDIT_GOAL_PER_SECOND, judged),
+  });
+  return [row('Audit verify, reads included', r.verifyWithReads.perSecond, true), row('Audit verify, in memory', r.verifyInMemory.perSecond, false)];
+}
+
+/** A row for a benchmark that did not finish. */
+export function errorRow(name: string, error: unknown): ReportRow {
+  const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+  return { metric: name, stint: '-', reference: '-', ratio: '-', goal: '-', verdict: `ERROR: ${message.slice(0, 120)}` };
+}
+
+/** The rows as an aligned text table with a header. */
+export function formatTable(rows: readonly ReportRow[]): string {
+  const header: ReportRow = { metric: 'metric', stint: 'stint', reference: 'reference (same run)', ratio: 'ratio', goal: 'goal', verdict: 'PASS/FAIL' };
+  const columns = ['metric', 'stint', 'reference', 'ratio', 'goal', 'verdict'] as const;
+  const all = [header, ...rows];
+  const widths = columns.map((c) => Math.max(...all.map((r) => r[c].length)));
+  const line = (r: ReportRow): string => columns.map((c, i) => r[c].padEnd(widths[i]!)).join(' | ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
+}

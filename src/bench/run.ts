@@ -1,0 +1,186 @@
+/**
+ * `npm run bench`: runs every benchmark in turn, each bounded in time, and prints one table
+ * (report.ts) plus the machine it ran on. A benchmark that breaks is reported as ERROR and the
+ * others still run; its temporary state, child processes and databases are removed when it
+ * ends, whatever happens (also on Ctrl-C). Exit code 1 when a benchmark broke; goal FAILs are
+ * results, not errors.
+ *
+ * BENCH_QUICK=1 runs everything with small numbers (minutes -> seconds) for iterating on the
+ * harness; its figures say nothing about the goals. BENCH_JSON=<file> also writes the raw results.
+ */
+import { createRequire } from 'node:module';
+import { writeFileSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { benchAuditVerify } from './audit-verify.js';
+import { benchIntrospection } from './introspection.js';
+import { benchIssuance } from './issuance.js';
+import { withTimeout } from './measure.js';
+import { auditRows, errorRow, formatTable, introspectionRows, issuanceRows, scaleRows, type ReportRow } from './report.js';
+import { benchScale } from './scale.js';
+import { Cleanup, createWorkspace, phaseWorkspace, postgresServerVersion, type BenchWorkspace } from './setup.js';
+
+/** One benchmark of the run. */
+interface Phase {
+  readonly name: string;
+  readonly timeoutMs: number;
+  run(ws: BenchWorkspace): Promise<{ result: unknown; rows: ReportRow[] }>;
+}
+
+const quick = process.env.BENCH_QUICK === '1';
+const CONCURRENCY = 8;
+const MINUTE = 60_000;
+
+/** Sizes: full mode is what docs/benchmarks.md reports; quick mode only exercises the harness. */
+const plan = quick
+  ? { grants: 100, introspections: 500, scaleSizes: [1000, 5000], postgresScaleSizes: [5000], loadGrants: 50, listPages: 3, starts: 2, auditEvents: 5000 }
+  : {
+      grants: 2000,
+      introspections: 20_000,
+      scaleSizes: [100_000, 1_000_000],
+      postgresScaleSizes: [1_000_000],
+      loadGrants: 1000,
+      listPages: 20,
+      starts: 3,
+      auditEvents: 200_000,
+    };
+
+const phases: Phase[] = [
+  {
+    name: 'issuance, PGlite',
+    timeoutMs: 3 * MINUTE,
+    run: async (ws) => {
+      const r = await benchIssuance(ws, { store: 'pglite', grants: plan.grants, concurrency: CONCURRENCY });
+      return { result: r, rows: issuanceRows(r) };
+    },
+  },
+  {
+    name: 'issuance, PostgreSQL',
+    timeoutMs: 3 * MINUTE,
+    run: async (ws) => {
+      const r = await benchIssuance(ws, { store: 'postgres', grants: plan.grants, concurrency: CONCURRENCY });
+      return { result: r, rows: issuanceRows(r) };
+    },
+  },
+  {
+    name: 'introspection',
+    timeoutMs: 3 * MINUTE,
+    run: async (ws) => {
+      const r = await benchIntrospection(ws, { requests: plan.introspections, concurrency: CONCURRENCY });
+      return { result: r, rows: introspectionRows(r) };
+    },
+  },
+  {
+    name: 'scale, PGlite',
+    timeoutMs: 6 * MINUTE,
+    run: async (ws) => {
+      const r = await benchScale(ws, { store: 'pglite', sizes: plan.scaleSizes, loadGrants: plan.loadGrants, listPages: plan.listPages, starts: plan.starts, concurrency: CONCURRENCY });
+      return { result: r, rows: scaleRows(r) };
+    },
+  },
+  {
+    name: 'scale, PostgreSQL',
+    timeoutMs: 4 * MINUTE,
+    run: async (ws) => {
+      const r = await benchScale(ws, {
+        store: 'postgres',
+        sizes: plan.postgresScaleSizes,
+        loadGrants: plan.loadGrants,
+        listPages: plan.listPages,
+        starts: plan.starts,
+        concurrency: CONCURRENCY,
+      });
+      return { result: r, rows: scaleRows(r) };
+    },
+  },
+  {
+    name: 'audit verify',
+    timeoutMs: 3 * MINUTE,
+    run: async (ws) => {
+      const r = await benchAuditVerify(ws, { events: plan.auditEvents, batch: 1000 });
+      return { result: r, rows: auditRows(r) };
+    },
+  },
+];
+
+function pgliteVersion(): string {
+  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  return (JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+async function machine(): Promise<Record<string, string>> {
+  return {
+    date: new Date().toISOString(),
+    cpus: `${os.availableParallelism()} x ${os.cpus()[0]?.model ?? 'unknown'}`,
+    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    node: process.version,
+    postgresql: await postgresServerVersion().catch((e: unknown) => `unavailable (${e instanceof Error ? e.message : String(e)})`),
+    pglite: pgliteVersion(),
+    os: `${os.type()} ${os.release()}`,
+    loadAverageAtStart: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+  };
+}
+
+const log = (text: string): void => {
+  process.stderr.write(`[bench] ${text}\n`);
+};
+
+async function main(): Promise<number> {
+  const root = createWorkspace(new Cleanup());
+  let current: BenchWorkspace | undefined;
+  const abort = (signal: NodeJS.Signals): void => {
+    log(`${signal}: cleaning up`);
+    void (async () => {
+      if (current) await current.cleanup.runAll();
+      await root.cleanup.runAll();
+      process.exit(130);
+    })();
+  };
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+
+  const info = await machine();
+  const rows: ReportRow[] = [];
+  const results: Record<string, unknown> = {};
+  let broken = 0;
+  const started = performance.now();
+  log(`${quick ? 'QUICK mode (figures not meaningful)' : 'full run'}; state under ${root.root}`);
+  try {
+    for (const phase of phases) {
+      const ws = phaseWorkspace(root);
+      current = ws;
+      const phaseStarted = performance.now();
+      log(`${phase.name} ...`);
+      try {
+        const { result, rows: phaseRows } = await withTimeout(phase.run(ws), phase.timeoutMs, phase.name);
+        results[phase.name] = result;
+        rows.push(...phaseRows);
+        log(`${phase.name} done in ${((performance.now() - phaseStarted) / 1000).toFixed(1)} s`);
+      } catch (err) {
+        broken++;
+        rows.push(errorRow(phase.name, err));
+        results[phase.name] = { error: err instanceof Error ? err.message : String(err) };
+        log(`${phase.name} FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      } finally {
+        const failed = await ws.cleanup.runAll();
+        for (const f of failed) log(`cleanup failed: ${f}`);
+        current = undefined;
+      }
+    }
+  } finally {
+    const failed = await root.cleanup.runAll();
+    for (const f of failed) log(`cleanup failed: ${f}`);
+  }
+  info.loadAverageAtEnd = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  info.totalSeconds = ((performance.now() - started) / 1000).toFixed(0);
+
+  process.stdout.write(`\n${formatTable(rows)}\n\n`);
+  for (const [key, value] of Object.entries(info)) process.stdout.write(`${key}: ${value}\n`);
+  if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, `${JSON.stringify({ quick, machine: info, results }, null, 2)}\n`);
+  return broken > 0 ? 1 : 0;
+}
+
+const code = await main();
+// A benchmark that timed out may still hold handles; everything it made is already removed.
+process.stdout.write('', () => process.exit(code));
