@@ -12,6 +12,7 @@ import { loadCedarPolicies } from './adapters/policy-cedar/index.js';
 import { createIdentityVerifier, devPublicJwks, loadOrCreateDevIssuerKey } from './adapters/identity-jwt/index.js';
 import { issueAccessToken, loadOrCreateTokenKeys, verifyAccessToken, type TokenKeyRing } from './adapters/tokens-jose/index.js';
 import { createTokenConnector } from './adapters/connector-token/index.js';
+import { createAesGcmSealer, loadOrCreateSealKey } from './adapters/sealer-aesgcm/index.js';
 import { createCheckpointSigner, loadOrCreateAuditKey } from './audit/signed-note.js';
 import { systemClock, type Clock } from './ports/clock.js';
 import type { Connector, ConnectorRegistry } from './ports/connector.js';
@@ -85,6 +86,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const policy = await loadCedarPolicies({ dir: config.policyDir, roleNames });
   const ring = await loadOrCreateTokenKeys(config.tokens.keysFile, config.tokens.algorithm);
   const auditKey = await loadOrCreateAuditKey(config.audit.keyFile);
+  const sealer = createAesGcmSealer(await loadOrCreateSealKey(config.credentials.sealKeyFile));
   const devKey = config.dev.enabled ? await loadOrCreateDevIssuerKey(config.dev.keyFile) : undefined;
 
   const store =
@@ -111,6 +113,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       policy,
       connectors,
       tokens,
+      sealer,
       clock,
       config,
       bus,

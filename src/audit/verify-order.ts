@@ -283,12 +283,12 @@ class Classifier {
 
   private report(): AuditProblem[] {
     const problems: AuditProblem[] = [];
-    const holes: Array<SeqRange & { readonly misfit: boolean }> = [];
+    const holes: SeqRange[] = [];
     const carriers: SeqRange[] = [];
     for (const f of this.findings) {
-      if (f.type === 'missing') holes.push({ pos: f.pos, from: f.from, to: f.to, misfit: false });
+      if (f.type === 'missing') holes.push({ pos: f.pos, from: f.from, to: f.to });
       if (f.type === 'misfit') {
-        holes.push({ pos: f.pos, from: f.slot, to: f.slot + 1, misfit: true });
+        holes.push({ pos: f.pos, from: f.slot, to: f.slot + 1 });
         if (f.seq !== null) carriers.push({ pos: f.pos, from: f.seq, to: f.seq + 1 });
       }
       if (f.type === 'inserted') carriers.push(...f.carried);

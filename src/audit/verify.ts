@@ -67,8 +67,8 @@ export interface AuditVerifyReport {
 
 const DEFAULT_BATCH = 1000;
 
-/** Kinds that a root comparison reports over a range of indexes rather than at one row. */
-const RANGE_KINDS: ReadonlySet<AuditProblemKind> = new Set(['root_mismatch', 'rolled_back', 'truncated', 'bad_checkpoint']);
+/** Kinds not found at one row: root comparisons cover a range, bad checkpoints no entry at all. */
+const NOT_AT_A_ROW: ReadonlySet<AuditProblemKind> = new Set(['root_mismatch', 'rolled_back', 'truncated', 'bad_checkpoint']);
 
 interface CheckedCheckpoint extends Checkpoint {
   matched?: boolean;
@@ -147,23 +147,31 @@ function compareHead(head: AuditHead, computed: readonly Uint8Array[]): RangeFau
 }
 
 function firstBadIndex(problems: readonly AuditProblem[], faults: readonly RangeFault[]): number | undefined {
-  const rowIndexes = problems.filter((p) => !RANGE_KINDS.has(p.kind)).map((p) => p.index);
+  // Loops, not Math.min(...xs): a badly damaged log can have more problems than a call has arguments.
+  const smallest = (xs: Iterable<number>): number | undefined => {
+    let min: number | undefined;
+    for (const x of xs) if (min === undefined || x < min) min = x;
+    return min;
+  };
+  const rowIndexes = problems.filter((p) => !NOT_AT_A_ROW.has(p.kind)).map((p) => p.index);
   const candidates = [...rowIndexes];
   for (const f of faults) {
-    const inside = rowIndexes.filter((i) => i >= f.from && i < f.to);
-    candidates.push(inside.length > 0 ? Math.min(...inside) : f.problem.index);
+    candidates.push(smallest(rowIndexes.filter((i) => i >= f.from && i < f.to)) ?? f.problem.index);
   }
-  return candidates.length === 0 ? undefined : Math.min(...candidates);
+  return smallest(candidates);
 }
 
-function dedupe(problems: readonly AuditProblem[]): AuditProblem[] {
+/** One problem per kind and index, checkpoint problems first, then by index (stable). */
+function tidy(problems: readonly AuditProblem[]): AuditProblem[] {
   const seen = new Set<string>();
-  return problems.filter((p) => {
+  const unique = problems.filter((p) => {
     const key = `${p.kind}:${p.index}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
   });
+  const rank = (p: AuditProblem): number => (p.kind === 'bad_checkpoint' ? -1 : p.index);
+  return unique.sort((a, b) => rank(a) - rank(b));
 }
 
 /**
@@ -187,6 +195,8 @@ export async function verifyAuditLog(source: AuditSource, opts: AuditVerifyOptio
   let nextCheckpoint = 0;
   let headFrontier: Uint8Array[] | undefined = head?.size === 0 ? [] : undefined;
   const compareCheckpoints = (): void => {
+    // The root costs O(log n) hashes: only fold the frontier when a checkpoint is due.
+    if (checkpoints[nextCheckpoint]?.size !== size) return;
     const root = frontierRoot(frontier);
     for (; nextCheckpoint < checkpoints.length && checkpoints[nextCheckpoint]!.size === size; nextCheckpoint++) {
       const cp = checkpoints[nextCheckpoint]!;
@@ -266,7 +276,7 @@ export async function verifyAuditLog(source: AuditSource, opts: AuditVerifyOptio
   }
 
   const elapsedSeconds = (performance.now() - started) / 1000;
-  const unique = dedupe(problems);
+  const unique = tidy(problems);
   const first = firstBadIndex(unique, faults);
   return {
     ok: unique.length === 0,

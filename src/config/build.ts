@@ -71,6 +71,7 @@ export function buildConfig(raw: RawConfig, sourcePath: string, env: NodeJS.Proc
       checkpointFile: resolve(ctx.baseDir, raw.audit.checkpointFile),
     },
     tokens: { algorithm: raw.tokens.algorithm, keysFile: resolve(ctx.baseDir, raw.tokens.keysFile) },
+    credentials: { sealKeyFile: resolve(ctx.baseDir, raw.credentials.sealKeyFile) },
     log: { level: raw.log.level },
   };
   return { config, problems: ctx.problems };

@@ -301,6 +301,15 @@ const tokens = {
   },
 };
 
+const credentials = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    sealKeyFile: path('AES-256 key sealing issued target credentials for the revocation proof (created on first start).', './.stint/credential-seal.key'),
+  },
+};
+
 const log = {
   type: 'object',
   additionalProperties: false,
@@ -339,6 +348,7 @@ export const configJsonSchema: Readonly<Record<string, unknown>> = deepFreeze({
     grants,
     audit,
     tokens,
+    credentials,
     log,
   },
 });
@@ -372,6 +382,7 @@ export interface RawConfig {
   };
   audit: { origin?: string; keyFile: string; checkpointInterval: Duration; checkpointFile: string };
   tokens: { algorithm: 'EdDSA' | 'ES256'; keysFile: string };
+  credentials: { sealKeyFile: string };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 

@@ -138,6 +138,15 @@ export interface TokensConfig {
   readonly keysFile: string;
 }
 
+export interface CredentialsConfig {
+  /**
+   * AES-256-GCM key (absolute path; created on first start) sealing issued target credentials
+   * in the store, so the post-revocation proof can try the real credential (issue #3). The
+   * sealed copy is wiped once the proof passed; the plaintext is never stored.
+   */
+  readonly sealKeyFile: string;
+}
+
 export interface StintConfig {
   /** Absolute path of the file this came from. */
   readonly source: string;
@@ -152,5 +161,6 @@ export interface StintConfig {
   readonly grants: GrantsConfig;
   readonly audit: AuditConfig;
   readonly tokens: TokensConfig;
+  readonly credentials: CredentialsConfig;
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }

@@ -106,6 +106,11 @@ export interface CredentialInfo {
   readonly revokeLastError?: string;
   readonly revokedAt?: number;
   readonly evidence?: RevocationEvidence;
+  /**
+   * The issued credential sealed (encrypted, bound to the grant id) while it may still work, so the
+   * post-revocation proof can try it. Removed once the proof passed. Never shown by the API.
+   */
+  readonly sealed?: string;
 }
 
 export interface Grant {

@@ -265,7 +265,8 @@ export function credentialRevoked(grant: Grant, evidence: RevocationEvidence, no
   if (!evidence.verified) {
     throw new StintError('invalid_state', 'revocation evidence does not prove the credential is dead');
   }
-  const { revokeNextAt: _done, revokeLastError: _cleared, ...cred } = grant.credential;
+  // The proof passed: the sealed copy of the credential has no further use and is wiped.
+  const { revokeNextAt: _done, revokeLastError: _cleared, sealed: _wiped, ...cred } = grant.credential;
   const next = bump(grant, {
     status: grant.endReason ?? grant.status,
     credential: { ...cred, state: 'revoked', revokedAt: now, evidence },

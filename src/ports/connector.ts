@@ -1,15 +1,51 @@
 import type { Grant, RevocationEvidence, RevocationRecipe } from '../core/grant.js';
 
-/** A credential handed to the requester exactly once. Never stored, logged or audited. */
+/**
+ * A credential handed to the requester exactly once (e.g. `{ username, password, url }`).
+ * Never logged, never audited; stored only sealed (encrypted) so that the post-revocation
+ * proof can try it, and wiped once the proof passed.
+ */
 export type IssuedCredential = Readonly<Record<string, string>>;
 
 /** The target as configured (connection details already resolved; may contain secrets). */
 export interface ConnectorTarget {
   readonly name: string;
   readonly connector: string;
+  /** Connector-specific settings; values may be `Secret` objects (call `.reveal()`). */
   readonly connection: Readonly<Record<string, unknown>>;
   /** What the requested role confers on this target (connector-specific, from config). */
   readonly roleGrants: Readonly<Record<string, unknown>>;
+}
+
+/** A credential on a target that Stint made but that no live grant backs. */
+export interface Orphan {
+  /** Target-side name (role name, ACL user). */
+  readonly name: string;
+  /** The grant id encoded in the name, when it could be read back. */
+  readonly grantId?: string;
+  readonly detail: string;
+}
+
+/** Standing privilege Stint can see on a target: logins it did not make that hold a privileged role/rule. */
+export interface StandingPrivilege {
+  readonly name: string;
+  readonly holds: string;
+  readonly detail: string;
+}
+
+export interface ReconcileReport {
+  readonly orphans: readonly Orphan[];
+  /** Orphans removed (empty on a dry run). */
+  readonly removed: readonly string[];
+  readonly standing: readonly StandingPrivilege[];
+}
+
+/** Connectivity and the broker's own privileges on a target. */
+export interface TargetCheck {
+  readonly reachable: boolean;
+  /** True when the broker's account holds no more than the documented minimum. */
+  readonly minimalPrivileges: boolean;
+  readonly details: readonly string[];
 }
 
 /**
@@ -18,7 +54,10 @@ export interface ConnectorTarget {
  *   2. the recipe and credential state `provisioning` commit to the store;
  *   3. `provision` creates the credential (idempotent for the same recipe);
  *   4. state `issued` commits.
- * `revoke` is idempotent (revoking twice, or revoking something never created, succeeds).
+ * `revoke` is idempotent (revoking twice, or revoking something never created, succeeds) and
+ * kills live sessions. `verifyRevoked` tries the issued credential and looks for sessions.
+ * Every method gets the target as configured now; what identifies the credential comes from the
+ * recipe stored with the grant, so a config change cannot orphan a credential.
  */
 export interface Connector {
   readonly kind: string;
@@ -26,10 +65,13 @@ export interface Connector {
   /** Creates the credential; returns it once (or undefined when the access token is the credential). */
   provision(grant: Grant, target: ConnectorTarget, recipe: RevocationRecipe): Promise<IssuedCredential | undefined>;
   /** Moves the target-side expiry after an approved extension. */
-  extend(recipe: RevocationRecipe, newExpiresAt: number): Promise<void>;
-  revoke(recipe: RevocationRecipe): Promise<void>;
-  /** Proves the credential is dead: tries it and checks for live sessions. */
-  verifyRevoked(recipe: RevocationRecipe): Promise<RevocationEvidence>;
+  extend(recipe: RevocationRecipe, target: ConnectorTarget, newExpiresAt: number): Promise<void>;
+  revoke(recipe: RevocationRecipe, target: ConnectorTarget): Promise<void>;
+  /** Proves the credential is dead: tries it (when given) and checks for live sessions. */
+  verifyRevoked(recipe: RevocationRecipe, target: ConnectorTarget, credential?: IssuedCredential): Promise<RevocationEvidence>;
+  /** Lists (and unless `dryRun`, removes) credentials Stint made that no live grant backs. */
+  reconcile?(target: ConnectorTarget, liveGrantIds: ReadonlySet<string>, opts: { dryRun: boolean }): Promise<ReconcileReport>;
+  check?(target: ConnectorTarget): Promise<TargetCheck>;
 }
 
 /** Looks up the connector for a target kind. */

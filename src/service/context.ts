@@ -10,6 +10,7 @@ import type { ConnectorRegistry } from '../ports/connector.js';
 import type { PolicyEvaluator } from '../ports/policy.js';
 import type { Store, StoreTx } from '../ports/store.js';
 import type { AccessTokens } from '../ports/tokens.js';
+import type { CredentialSealer } from '../ports/sealer.js';
 import type { GrantsConfig, TargetConfig, ApproverConfig } from '../config/types.js';
 import type { Transition } from '../core/lifecycle.js';
 import type { Grant } from '../core/grant.js';
@@ -35,6 +36,7 @@ export interface ServiceDeps {
   readonly policy: PolicyEvaluator;
   readonly connectors: ConnectorRegistry;
   readonly tokens: AccessTokens;
+  readonly sealer: CredentialSealer;
   readonly clock: Clock;
   readonly config: {
     readonly targets: Readonly<Record<string, TargetConfig>>;

@@ -14,6 +14,11 @@ import type { GrantResult } from './grant-service.js';
 /** How long an inline provisioning or revocation keeps other workers off a grant. */
 const DEFAULT_LEASE_MS = 5_000;
 
+/** The connector's view of a configured target for one role. */
+function connectorTarget(target: TargetConfig, role: string): ConnectorTarget {
+  return { name: target.name, connector: target.connector, connection: target.connection, roleGrants: target.roles[role]?.grants ?? {} };
+}
+
 /** A connector whose provisioning touches nothing outside the store can activate in one transaction. */
 function hasSideEffects(connector: Connector): boolean {
   return (connector as { sideEffects?: boolean }).sideEffects !== false;
@@ -39,10 +44,20 @@ export class CredentialService {
   private connectorFor(target: TargetConfig, role: string): { connector: Connector; ctarget: ConnectorTarget } {
     const connector = this.deps.connectors.get(target.connector);
     if (!connector) throw new StintError('target_unavailable', `no connector "${target.connector}" for target ${target.name}`);
-    return {
-      connector,
-      ctarget: { name: target.name, connector: target.connector, connection: target.connection, roleGrants: target.roles[role]?.grants ?? {} },
-    };
+    return { connector, ctarget: connectorTarget(target, role) };
+  }
+
+  /**
+   * The connector and the target as configured now, for work on an existing credential. The
+   * recipe stored with the grant says what to act on; the config only says how to reach it.
+   */
+  private forRecipe(grant: Grant): { connector: Connector; ctarget: ConnectorTarget } | string {
+    const recipe = grant.credential.recipe!;
+    const connector = this.deps.connectors.get(recipe.connector);
+    if (!connector) return `connector "${recipe.connector}" is not available in this broker`;
+    const target = this.deps.config.targets[recipe.target];
+    if (!target) return `target "${recipe.target}" is no longer configured; restore its connection so the credential can be removed`;
+    return { connector, ctarget: connectorTarget(target, grant.role) };
   }
 
   /** Activates a just-decided, auto-approved request (insert + activation). */
@@ -104,7 +119,10 @@ export class CredentialService {
         const current = await tx.lockGrant(grant.id);
         if (!current) throw new StintError('grant_not_found', `no grant "${grant.id}"`);
         const t = activate(current, now, actor, true);
-        return { value: t.grant, records: await commitTransitions(tx, now, [{ transition: t }]) };
+        const sealed: Transition = credential
+          ? { ...t, grant: { ...t.grant, credential: { ...t.grant.credential, sealed: this.deps.sealer.seal(grant.id, credential) } } }
+          : t;
+        return { value: sealed.grant, records: await commitTransitions(tx, now, [{ transition: sealed }]) };
       });
       return { grant: active, accessToken: await this.deps.tokens.issue(active, now), ...(credential ? { credential } : {}) };
     } catch (e) {
@@ -135,17 +153,17 @@ export class CredentialService {
     const grant = await deps.store.getGrant(id);
     if (!grant || (grant.credential.state !== 'revoking' && grant.credential.state !== 'revoke_failed')) return grant;
     const recipe = grant.credential.recipe;
-    const connector = recipe ? deps.connectors.get(recipe.connector) : undefined;
+    const found = recipe ? this.forRecipe(grant) : undefined;
     let error: string | undefined;
     let evidence: RevocationEvidence | undefined;
     if (!recipe) {
       evidence = { verified: true, checks: [{ check: 'recipe', passed: true, detail: 'no credential was ever made for this grant' }], at: deps.clock.now() };
-    } else if (!connector) {
-      error = `connector "${recipe.connector}" is not available in this broker`;
-    } else {
+    } else if (typeof found === 'string') {
+      error = found;
+    } else if (found) {
       try {
-        await connector.revoke(recipe);
-        evidence = await connector.verifyRevoked(recipe);
+        await found.connector.revoke(recipe, found.ctarget);
+        evidence = await found.connector.verifyRevoked(recipe, found.ctarget, this.unseal(grant));
       } catch (e) {
         error = describeError(e);
       }
@@ -172,13 +190,24 @@ export class CredentialService {
     return final;
   }
 
+  /** The issued credential for the proof, if it was sealed and still opens. */
+  private unseal(grant: Grant): IssuedCredential | undefined {
+    if (!grant.credential.sealed) return undefined;
+    try {
+      return this.deps.sealer.open(grant.id, grant.credential.sealed);
+    } catch (e) {
+      // Without it the proof still checks that the credential and its sessions are gone.
+      this.deps.log.warn({ grant: grant.id, err: describeError(e) }, 'sealed credential does not open; proof runs without a login attempt');
+      return undefined;
+    }
+  }
+
   /** Moves the target-side expiry after an approved extension (e.g. PostgreSQL VALID UNTIL). */
   async extendOnTarget(parent: Grant): Promise<void> {
-    const recipe = parent.credential.recipe;
-    const connector = recipe ? this.deps.connectors.get(recipe.connector) : undefined;
-    if (!recipe || !connector || parent.expiresAt === undefined) return;
+    const found = parent.credential.recipe ? this.forRecipe(parent) : undefined;
+    if (!found || typeof found === 'string' || parent.expiresAt === undefined) return;
     try {
-      await connector.extend(recipe, parent.expiresAt);
+      await found.connector.extend(parent.credential.recipe!, found.ctarget, parent.expiresAt);
     } catch (e) {
       // The grant's expiry in the store is authoritative; the target-side backstop only ends
       // new logins early, it never keeps access longer. Log for operators.

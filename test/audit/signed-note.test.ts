@@ -114,6 +114,9 @@ describe('C2SP signed note checkpoints', () => {
     forged[20]! ^= 0x80;
     const withForged = `${note}\u2014 ${NAME} ${forged.toString('base64')}\n`;
     expect(code(() => parseCheckpoint(withForged, signer.verifierKey))).toMatch(/does not verify/);
+    // Same name and key ID, a signature of the wrong length.
+    const short = Buffer.concat([Buffer.from(signer.keyId), Buffer.alloc(10)]).toString('base64');
+    expect(code(() => parseCheckpoint(`${note}\u2014 ${NAME} ${short}\n`, signer.verifierKey))).toMatch(/does not verify/);
   });
 
   it('parses strictly: malformed notes and checkpoint bodies are refused with a precise reason', () => {

@@ -182,27 +182,31 @@ describe('verifyAuditLog names the first bad index', () => {
     );
   });
 
-  it('an inserted event: a replayed entry, a forged entry that fits the chain, or garbage', async () => {
+  it('inserted events: a replayed entry, forged entries that fit the chain, or foreign rows', async () => {
     await fc.assert(
       fc.asyncProperty(
         sizes.chain((n) => fc.tuple(fc.constant(n), fc.nat(n - 1), fc.nat(n - 1))),
         fc.constantFrom('replay', 'fitting', 'random', 'not-json'),
+        fc.integer({ min: 1, max: 3 }),
         batch,
-        async ([n, i, k], how, batchSize) => {
+        async ([n, i, k], how, count, batchSize) => {
           const log = buildLog(n);
-          let forged: AuditRecord;
-          if (how === 'replay') {
-            // A copy of entry i placed right before entry i is a copy of i+1 placed after it.
-            forged = log[k === i ? (i + 1) % n : k]!;
-          } else if (how === 'fitting') {
-            const prev = log[i - 1]?.leafHash ?? '';
-            forged = buildAuditEntry({ type: 'grant.approved', actor: 'human:mallory', data: { forged: true } }, i, T0 + i * 1000, prev).record;
-          } else if (how === 'random') {
-            forged = buildAuditEntry({ type: 'grant.approved', actor: 'human:mallory', data: {} }, k * 7 + 3, T0, 'cd'.repeat(32)).record;
-          } else {
-            forged = { ...log[0]!, canonical: '{"seq":', leafHash: toHex(leafHash('{"seq":')) };
+          const forged: AuditRecord[] = [];
+          const forge = (seq: number, prev: string): AuditRecord =>
+            buildAuditEntry({ type: 'grant.approved', actor: 'human:mallory', data: { forged: forged.length } }, seq, T0 + seq * 1000, prev).record;
+          for (let f = 0; f < (how === 'replay' ? 1 : count); f++) {
+            if (how === 'replay') {
+              // A copy of entry i placed right before entry i is a copy of i placed after it.
+              forged.push(log[k === i ? (i + 1) % n : k]!);
+            } else if (how === 'fitting') {
+              forged.push(forge(i + f, forged[f - 1]?.leafHash ?? log[i - 1]?.leafHash ?? ''));
+            } else if (how === 'random') {
+              forged.push(forge(k * 7 + 3 + f, 'cd'.repeat(32)));
+            } else {
+              forged.push({ ...log[0]!, canonical: `{"seq":${f}`, leafHash: toHex(leafHash(`{"seq":${f}`)) });
+            }
           }
-          const tampered = renumber([...log.slice(0, i), forged, ...log.slice(i)]);
+          const tampered = renumber([...log.slice(0, i), ...forged, ...log.slice(i)]);
           expect(firstDifference(log, tampered)).toBe(i);
           expectFirstBad(await verifyAuditLog(source(tampered), { batchSize }), i, 'inserted');
         },

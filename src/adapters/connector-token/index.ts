@@ -33,7 +33,7 @@ export function createTokenConnector(deps: TokenConnectorDeps): Connector & { re
     async revoke(): Promise<void> {
       // The state change that ended the grant is the revocation; nothing else holds the token.
     },
-    async verifyRevoked(recipe: RevocationRecipe): Promise<RevocationEvidence> {
+    async verifyRevoked(recipe: RevocationRecipe, _target: ConnectorTarget): Promise<RevocationEvidence> {
       const now = deps.clock.now();
       const jti = String(recipe.data.jti ?? '');
       const grant = await deps.readGrant(jti);
