@@ -25,6 +25,7 @@ import { GrantService } from './service/grant-service.js';
 import { ExpiryWorker } from './service/worker.js';
 import { AuditService } from './service/audit-service.js';
 import { IntrospectionService } from './service/introspection.js';
+import { TargetService } from './service/target-service.js';
 import { cachingIdentityVerifier } from './service/identity-cache.js';
 import { buildHttpServer } from './http/server.js';
 
@@ -51,6 +52,7 @@ export interface Broker {
   readonly worker: ExpiryWorker;
   readonly grants: GrantService;
   readonly audit: AuditService;
+  readonly targets: TargetService;
   readonly http: FastifyInstance;
   readonly bus: EventBus;
   close(): Promise<void>;
@@ -129,6 +131,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       checkpointFile: config.audit.checkpointFile,
       intervalSeconds: config.audit.checkpointIntervalSeconds,
     });
+    const targets = new TargetService(deps);
     const introspection = new IntrospectionService(tokens, store, clock, config.server.publicUrl);
 
     await audit.start();
@@ -144,6 +147,8 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     let ready = false;
     const caughtUp = await worker.runOnce();
     if (caughtUp.expired + caughtUp.lapsed + caughtUp.revoked > 0) log.info({ ...caughtUp }, 'caught up on work that fell due while stopped');
+    // Credentials Stint made that no live grant backs (a restored database, a manual change).
+    await targets.reconcileAll();
     ready = true;
 
     const http = await buildHttpServer({
@@ -151,6 +156,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       identity,
       grants,
       audit,
+      targets,
       introspection,
       tokens,
       metrics,
@@ -185,7 +191,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
         await store.close();
         log.flush?.();
       })());
-    return { url, config, clock, store, worker, grants, audit, http, bus, close };
+    return { url, config, clock, store, worker, grants, audit, targets, http, bus, close };
   } catch (e) {
     await store.close();
     throw e;

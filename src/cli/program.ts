@@ -6,6 +6,7 @@ import { registerLifecycle } from './commands/lifecycle.js';
 import { registerRequest } from './commands/request.js';
 import { registerServe } from './commands/serve.js';
 import { registerToken } from './commands/token.js';
+import { registerTargets } from './commands/targets.js';
 import { DEFAULT_SERVER_URL } from './globals.js';
 
 /**
@@ -29,5 +30,6 @@ export function buildProgram(version: string): Command {
   registerGrants(program);
   registerLifecycle(program);
   registerAudit(program);
+  registerTargets(program);
   return program;
 }

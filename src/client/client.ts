@@ -24,6 +24,8 @@ import type {
   ReviewBody,
   RevokeBody,
   TokenResponse,
+  ReconcileJson,
+  TargetJson,
 } from './types.js';
 import { waitForGrant, type WaitOptions, type WaitResult } from './wait.js';
 
@@ -140,6 +142,16 @@ export class StintClient {
   /** `POST /oauth/introspect` (RFC 7662): is this access token live, and for what. */
   introspect(token: string, options?: RequestOptions): Promise<IntrospectionJson> {
     return send(this.#transport, { method: 'POST', path: '/oauth/introspect', form: { token } }, options);
+  }
+
+  /** `GET /v1/targets`: configured targets; with `check`, connectivity and the broker's own privileges. */
+  listTargets(query: { check?: boolean } = {}, options?: RequestOptions): Promise<{ items: TargetJson[] }> {
+    return send(this.#transport, { method: 'GET', path: '/v1/targets', query: query.check ? { check: true } : {} }, options);
+  }
+
+  /** `POST /v1/targets/:name/reconcile`: remove orphaned credentials (unless `dryRun`), report standing privilege. */
+  reconcile(name: string, body: { dryRun?: boolean } = {}, options?: RequestOptions): Promise<ReconcileJson> {
+    return send(this.#transport, { method: 'POST', path: `/v1/targets/${encodeURIComponent(name)}/reconcile`, json: body }, options);
   }
 
   /** `GET /.well-known/jwks.json`: keys that verify access tokens (sent without authentication). */

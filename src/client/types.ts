@@ -277,3 +277,31 @@ export interface ProblemJson {
   readonly instance?: string;
   readonly [extra: string]: unknown;
 }
+
+/** Connectivity and the broker's own privileges on a target (`GET /v1/targets?check=true`). */
+export interface TargetCheckJson {
+  readonly reachable: boolean;
+  readonly minimalPrivileges: boolean;
+  readonly details: string[];
+}
+
+/** One configured target. */
+export interface TargetJson {
+  readonly name: string;
+  readonly connector: string;
+  readonly env: string;
+  readonly tenant: string;
+  readonly owners: string[];
+  readonly roles: { name: string; maxTtlSeconds: number; approvals: number; riskTier: string }[];
+  readonly breakGlassMaxTtlSeconds: number;
+  readonly check?: TargetCheckJson;
+}
+
+/** `POST /v1/targets/:name/reconcile`. */
+export interface ReconcileJson {
+  readonly target: string;
+  readonly dryRun: boolean;
+  readonly orphans: { name: string; grantId?: string; detail: string }[];
+  readonly removed: string[];
+  readonly standing: { name: string; holds: string; detail: string }[];
+}

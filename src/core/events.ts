@@ -25,6 +25,7 @@ export const EVENT_TYPES = [
   'credential.revoke_failed',
   'credential.verified_revoked',
   'credential.still_usable',
+  'target.reconciled',
   'auth.failed',
   'audit.checkpoint',
   'broker.started',

@@ -10,6 +10,7 @@ import type { IdentityVerifier } from '../ports/identity.js';
 import type { StintConfig } from '../config/types.js';
 import type { GrantService } from '../service/grant-service.js';
 import type { AuditService } from '../service/audit-service.js';
+import type { TargetService } from '../service/target-service.js';
 import type { IntrospectionService } from '../service/introspection.js';
 import type { StintMetrics } from '../service/metrics.js';
 import type { Logger } from '../service/context.js';
@@ -20,6 +21,7 @@ import { registerGrantRoutes } from './routes/grants.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerOAuthRoutes } from './routes/oauth.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerTargetRoutes } from './routes/targets.js';
 import { registerOpenApiRoute, collectRoutes } from './routes/openapi.js';
 
 declare module 'fastify' {
@@ -38,6 +40,7 @@ export interface HttpDeps {
   readonly identity: IdentityVerifier;
   readonly grants: GrantService;
   readonly audit: AuditService;
+  readonly targets: TargetService;
   readonly introspection: IntrospectionService;
   readonly tokens: AccessTokens;
   readonly metrics: StintMetrics;
@@ -127,6 +130,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   registerHealthRoutes(app, deps);
   registerGrantRoutes(app, deps);
   registerAuditRoutes(app, deps);
+  registerTargetRoutes(app, deps);
   registerOAuthRoutes(app, deps);
   registerOpenApiRoute(app, deps, routes);
   await app.ready();

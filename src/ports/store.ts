@@ -62,6 +62,11 @@ export interface Store {
   listGrants(filter: GrantFilter, page: PageRequest): Promise<Page<Grant>>;
   /** Counts per stored status (for metrics). */
   countByStatus(): Promise<Partial<Record<GrantStatus, number>>>;
+  /**
+   * Ids of grants on `target` whose credential may exist there (provisioning, issued, revoking,
+   * revoke_failed). Anything else Stint made on the target is an orphan (issue #3).
+   */
+  credentialHolders(target: string): Promise<string[]>;
   /** Earliest `expiresAt` of an active grant, and earliest due revocation (for the worker's timer). */
   nextDueAt(): Promise<number | undefined>;
 

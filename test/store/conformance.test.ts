@@ -417,6 +417,21 @@ describe.each(storeBackends())('store conformance: $name', (backend) => {
       );
       expect(await store.nextDueAt()).toBe(NOW + 500);
     });
+
+    it('lists the grants that may hold a credential on a target, and only those', async () => {
+      const store = await freshStore();
+      const holders = (['provisioning', 'issued', 'revoking', 'revoke_failed'] as const).map((state) =>
+        makeGrant({ target: 'pg-a', status: 'active', expiresAt: NOW + 1000, credential: { state, revokeAttempts: 0 } }),
+      );
+      const others = [
+        makeGrant({ target: 'pg-a', status: 'completed', credential: { state: 'revoked', revokeAttempts: 1 } }),
+        makeGrant({ target: 'pg-a', status: 'pending_approval', credential: { state: 'none', revokeAttempts: 0 } }),
+        makeGrant({ target: 'pg-b', status: 'active', expiresAt: NOW + 1000, credential: { state: 'issued', revokeAttempts: 0 } }),
+      ];
+      await insertAll(store, [...holders, ...others]);
+      expect((await store.credentialHolders('pg-a')).sort()).toEqual(holders.map((g) => g.id).sort());
+      expect(await store.credentialHolders('nowhere')).toEqual([]);
+    });
   });
 
   describe('audit log', () => {

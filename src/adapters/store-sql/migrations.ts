@@ -83,6 +83,15 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'credential holders per target',
+    statements: [
+      // Reconciliation asks "which grants may hold a credential on this target?" (issue #3).
+      `CREATE INDEX grants_credential_holders ON grants (target)
+        WHERE credential_state IN ('provisioning', 'issued', 'revoking', 'revoke_failed')`,
+    ],
+  },
 ];
 
 /** Advisory lock key for migrations: the ASCII bytes of "Stint". */

@@ -124,6 +124,15 @@ export class SqlStore implements Store {
     return counts;
   }
 
+  async credentialHolders(target: string): Promise<string[]> {
+    this.assertUsable();
+    const rows = await this.driver.query(
+      `SELECT id FROM grants WHERE target = $1 AND credential_state IN ('provisioning', 'issued', 'revoking', 'revoke_failed')`,
+      [target],
+    );
+    return rows.map((row) => String(row.id));
+  }
+
   async nextDueAt(): Promise<number | undefined> {
     this.assertUsable();
     // Each min() is one probe of its partial index; LEAST ignores the NULLs of empty sets.
