@@ -10,6 +10,7 @@ import type { Connector, ConnectorTarget, IssuedCredential } from '../ports/conn
 import type { TargetConfig } from '../config/types.js';
 import { commitTransitions, inTransaction, type ServiceDeps } from './context.js';
 import type { GrantResult } from './grant-service.js';
+import { crashPoint } from './crash-points.js';
 
 /** How long an inline provisioning or revocation keeps other workers off a grant. */
 const DEFAULT_LEASE_MS = 5_000;
@@ -106,8 +107,10 @@ export class CredentialService {
   private async provisionBegun(grant: Grant, connector: Connector, ctarget: ConnectorTarget, actor: string): Promise<GrantResult> {
     const recipe = grant.credential.recipe!;
     let credential: IssuedCredential | undefined;
+    crashPoint('after-provision-intent');
     try {
       credential = await connector.provision(grant, ctarget, recipe);
+      crashPoint('after-provision');
     } catch (e) {
       this.deps.log.warn({ grant: grant.id, target: grant.target, err: describeError(e) }, 'provisioning failed; undoing');
       await this.abortActivation(grant.id, `provisioning failed: ${describeError(e)}`);
@@ -162,7 +165,9 @@ export class CredentialService {
       error = found;
     } else if (found) {
       try {
+        crashPoint('after-end-commit');
         await found.connector.revoke(recipe, found.ctarget);
+        crashPoint('after-revoke');
         evidence = await found.connector.verifyRevoked(recipe, found.ctarget, this.unseal(grant));
       } catch (e) {
         error = describeError(e);
