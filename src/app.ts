@@ -6,12 +6,15 @@
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from './config/index.js';
+import { StintError } from './core/errors.js';
 import type { StintConfig } from './config/types.js';
 import { openStore } from './adapters/store-sql/index.js';
 import { loadCedarPolicies } from './adapters/policy-cedar/index.js';
 import { createIdentityVerifier, devPublicJwks, loadOrCreateDevIssuerKey } from './adapters/identity-jwt/index.js';
 import { issueAccessToken, loadOrCreateTokenKeys, verifyAccessToken, type TokenKeyRing } from './adapters/tokens-jose/index.js';
 import { createTokenConnector } from './adapters/connector-token/index.js';
+import { createPostgresConnector } from './adapters/connector-postgres/index.js';
+import { createRedisConnector } from './adapters/connector-redis/index.js';
 import { createAesGcmSealer, loadOrCreateSealKey } from './adapters/sealer-aesgcm/index.js';
 import { createCheckpointSigner, loadOrCreateAuditKey } from './audit/signed-note.js';
 import { systemClock, type Clock } from './ports/clock.js';
@@ -96,6 +99,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       ? await openStore({ kind: 'postgres', url: config.store.url!.reveal() })
       : await openStore({ kind: 'pglite', dataDir: config.store.dataDir });
 
+  const closers: (() => Promise<void>)[] = [];
   try {
     const identity = cachingIdentityVerifier(
       createIdentityVerifier({
@@ -108,8 +112,19 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     const tokens = accessTokens(ring, config.server.publicUrl);
     const bus = new EventBus();
     const metrics = createMetrics(() => store.countByStatus());
-    const connectorList: Connector[] = [createTokenConnector({ readGrant: (id) => store.getGrant(id), clock })];
+    const connectorList: Connector[] = [createTokenConnector({ readGrant: (id) => store.getGrant(id), clock }), createPostgresConnector({ clock }), createRedisConnector({ clock })];
     const connectors: ConnectorRegistry = { get: (kind) => connectorList.find((c) => c.kind === kind) };
+    closers.push(async () => {
+      for (const c of connectorList) await c.close?.();
+    });
+    for (const target of Object.values(config.targets)) {
+      const connector = connectors.get(target.connector);
+      if (!connector) throw new StintError('config_invalid', `${config.source}: targets.${target.name}.connector: no "${target.connector}" connector in this build`);
+      connector.validateTarget?.(target, Object.fromEntries(Object.values(target.roles).map((r) => [r.name, r.grants])));
+    }
+    for (const skipped of config.skippedTargets) {
+      log.warn({ target: skipped.name, reason: skipped.reason }, 'optional target left out: its connection could not be resolved');
+    }
     const deps: ServiceDeps = {
       store,
       policy,
@@ -189,10 +204,12 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
           .catch((e: unknown) => log.warn({ err: String(e) }, 'could not record broker.stopped'));
         await audit.stop();
         await store.close();
+        for (const close of closers) await close().catch((e: unknown) => log.warn({ err: String(e) }, 'close failed'));
         log.flush?.();
       })());
     return { url, config, clock, store, worker, grants, audit, targets, http, bus, close };
   } catch (e) {
+    for (const close of closers) await close().catch(() => undefined);
     await store.close();
     throw e;
   }

@@ -5,15 +5,16 @@
  */
 import type { AuditRecord } from '../core/events.js';
 import { canonicalize } from './jcs.js';
-import { leafHash, toHex } from './merkle.js';
+import { shapeProblem, type EntryFields } from './verify-entry-shape.js';
+import { readCanonicalEntry } from './verify-fast-entry.js';
+import { leafHashHex } from './verify-merkle.js';
 import type { AuditProblem } from './verify-types.js';
 
 /** What the verifier learns from one row by itself. */
 export interface RowFacts {
   /** Position of the row in the stream (0-based). */
   readonly index: number;
-  /** SHA-256(0x00 || canonical), recomputed: what the row really holds. */
-  readonly leaf: Uint8Array;
+  /** Hex SHA-256(0x00 || canonical), recomputed: what the row really holds. */
   readonly leafHex: string;
   /** The entry's own `seq`, or null when the text is not a well-formed entry. */
   readonly seq: number | null;
@@ -24,36 +25,7 @@ export interface RowFacts {
   readonly problems: readonly AuditProblem[];
 }
 
-interface EntryShape {
-  seq: number;
-  time: number;
-  type: string;
-  actor: string;
-  grantId?: string;
-  data: unknown;
-  prev: string;
-}
-
-const MEMBERS = new Set(['seq', 'time', 'type', 'actor', 'grantId', 'tenant', 'data', 'prev']);
-const PREV_PATTERN = /^(?:|[0-9a-f]{64})$/;
-
-/** Why `value` is not an entry body of src/audit/event.ts, or undefined when it is one. */
-function shapeProblem(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
-  const body = value as Record<string, unknown>;
-  const extra = Object.keys(body).find((k) => !MEMBERS.has(k));
-  if (extra !== undefined) return `unexpected member "${extra}"`;
-  if (!Number.isSafeInteger(body.seq) || (body.seq as number) < 0) return 'seq is not a non-negative integer';
-  if (typeof body.time !== 'number') return 'time is not a number';
-  if (typeof body.type !== 'string' || typeof body.actor !== 'string') return 'type or actor is not a string';
-  if (body.grantId !== undefined && typeof body.grantId !== 'string') return 'grantId is not a string';
-  if (body.tenant !== undefined && typeof body.tenant !== 'string') return 'tenant is not a string';
-  if (typeof body.data !== 'object' || body.data === null || Array.isArray(body.data)) return 'data is not an object';
-  if (typeof body.prev !== 'string' || !PREV_PATTERN.test(body.prev)) return 'prev is not a hex SHA-256 or empty';
-  return undefined;
-}
-
-/** Parses `canonical` and checks that it is canonical; returns the value or the problem. */
+/** Parses `canonical` and checks that it is canonical: the reference check. */
 function parseCanonical(canonical: string): { value: unknown } | { problem: string } {
   let value: unknown;
   try {
@@ -69,39 +41,60 @@ function parseCanonical(canonical: string): { value: unknown } | { problem: stri
   return { value };
 }
 
-/** Runs the single-row checks on `record`, found at stream position `index`. */
-export function inspectRow(record: AuditRecord, index: number): RowFacts {
-  const problems: AuditProblem[] = [];
-  const leaf = leafHash(record.canonical);
-  const leafHex = toHex(leaf);
-  const leafMismatch = leafHex !== record.leafHash;
-  if (leafMismatch) {
-    problems.push({ kind: 'modified', index, detail: `entry ${index}: stored leaf hash does not match its content` });
-  }
-  const parsed = parseCanonical(record.canonical);
-  if ('problem' in parsed) {
-    problems.push({ kind: 'non_canonical', index, detail: `entry ${index}: text ${parsed.problem}` });
-    return { index, leaf, leafHex, seq: null, prev: null, leafMismatch, problems };
-  }
+/**
+ * The entry's members, or what makes the text no canonical entry: the fast path when it
+ * recognises the text (verify-fast-entry.ts), else the reference checks, which name the problem.
+ */
+function readEntry(canonical: string, previousLeafHex: string): EntryFields | string {
+  const fast = readCanonicalEntry(canonical, previousLeafHex);
+  if (fast !== undefined) return fast;
+  const parsed = parseCanonical(canonical);
+  if ('problem' in parsed) return `text ${parsed.problem}`;
   const shape = shapeProblem(parsed.value);
-  if (shape !== undefined) {
-    problems.push({ kind: 'non_canonical', index, detail: `entry ${index}: not an audit entry (${shape})` });
-    return { index, leaf, leafHex, seq: null, prev: null, leafMismatch, problems };
+  if (shape !== undefined) return `not an audit entry (${shape})`;
+  return parsed.value as EntryFields;
+}
+
+/** Rows without a problem share this list: no allocation per row on the common path. */
+const NO_PROBLEMS: readonly AuditProblem[] = Object.freeze([]);
+
+/** The first column stored beside the text that says something else than the text, if any. */
+function disagreeingColumn(record: AuditRecord, body: EntryFields): string | undefined {
+  // A SQL NULL column read back as null means "absent", like an omitted member.
+  if ((record.time ?? undefined) !== body.time) return 'time';
+  if ((record.type ?? undefined) !== body.type) return 'type';
+  if ((record.actor ?? undefined) !== body.actor) return 'actor';
+  if ((record.grantId ?? undefined) !== body.grantId) return 'grantId';
+  return undefined;
+}
+
+/** `problem`, after the leaf hash problem when there is one. */
+function listOf(modified: AuditProblem | undefined, problem: AuditProblem): AuditProblem[] {
+  return modified === undefined ? [problem] : [modified, problem];
+}
+
+/**
+ * Runs the single-row checks on `record`, found at stream position `index`. `previousLeafHex`
+ * is the recomputed leaf hash of the row before in the stream ("" for the first row).
+ */
+export function inspectRow(record: AuditRecord, index: number, previousLeafHex: string): RowFacts {
+  const leafHex = leafHashHex(record.canonical);
+  const leafMismatch = leafHex !== record.leafHash;
+  const modified: AuditProblem | undefined = leafMismatch
+    ? { kind: 'modified', index, detail: `entry ${index}: stored leaf hash does not match its content` }
+    : undefined;
+  const entry = readEntry(record.canonical, previousLeafHex);
+  if (typeof entry === 'string') {
+    const problems = listOf(modified, { kind: 'non_canonical', index, detail: `entry ${index}: ${entry}` });
+    return { index, leafHex, seq: null, prev: null, leafMismatch, problems };
   }
-  const body = parsed.value as EntryShape;
   // The columns beside the text are what listings show: they must not say something else.
-  const columns: Array<[string, unknown, unknown]> = [
-    ['time', record.time, body.time],
-    ['type', record.type, body.type],
-    ['actor', record.actor, body.actor],
-    ['grantId', record.grantId, body.grantId],
-  ];
-  for (const [name, stored, signed] of columns) {
-    // A SQL NULL column read back as null means "absent", like an omitted member.
-    if ((stored ?? undefined) !== signed) {
-      problems.push({ kind: 'modified', index, detail: `entry ${index}: stored ${name} differs from the hashed entry` });
-      break;
-    }
-  }
-  return { index, leaf, leafHex, seq: body.seq, prev: body.prev, leafMismatch, problems };
+  const column = disagreeingColumn(record, entry);
+  const problems =
+    column !== undefined
+      ? listOf(modified, { kind: 'modified', index, detail: `entry ${index}: stored ${column} differs from the hashed entry` })
+      : modified !== undefined
+        ? [modified]
+        : NO_PROBLEMS;
+  return { index, leafHex, seq: entry.seq, prev: entry.prev, leafMismatch, problems };
 }

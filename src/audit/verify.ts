@@ -13,8 +13,9 @@ import { performance } from 'node:perf_hooks';
 import type { AuditRecord } from '../core/events.js';
 import { isStintError, StintError } from '../core/errors.js';
 import type { AuditHead } from '../ports/store.js';
-import { frontierAppend, frontierRoot, toHex } from './merkle.js';
+import { toHex } from './merkle.js';
 import { parseCheckpoint, type Checkpoint } from './signed-note.js';
+import { MerkleAccumulator } from './verify-merkle.js';
 import { OrderTracker } from './verify-order.js';
 import { inspectRow } from './verify-row.js';
 import type { AuditProblem, AuditProblemKind } from './verify-types.js';
@@ -117,7 +118,7 @@ function coveredUpTo(checkpoints: readonly CheckedCheckpoint[], size: number): n
  * perfect subtrees covering [0, size), largest first, so the first subtree that differs bounds
  * the first changed entry.
  */
-function compareHead(head: AuditHead, computed: readonly Uint8Array[]): RangeFault | undefined {
+function compareHead(head: AuditHead, computed: readonly string[]): RangeFault | undefined {
   if (head.frontier.length !== computed.length) {
     return {
       problem: { kind: 'root_mismatch', index: 0, detail: `the stored log head is malformed for size ${head.size}` },
@@ -130,7 +131,7 @@ function compareHead(head: AuditHead, computed: readonly Uint8Array[]): RangeFau
     let width = 1;
     // Subtree widths are the set bits of size, largest first.
     while (width * 2 <= head.size - start) width *= 2;
-    if (head.frontier[k] !== toHex(computed[k]!)) {
+    if (head.frontier[k] !== computed[k]) {
       return {
         problem: {
           kind: 'root_mismatch',
@@ -190,14 +191,14 @@ export async function verifyAuditLog(source: AuditSource, opts: AuditVerifyOptio
   const head = source.auditHead === undefined ? undefined : await source.auditHead();
   const order = new OrderTracker();
 
-  let frontier: Uint8Array[] = [];
+  const tree = new MerkleAccumulator();
   let size = 0;
   let nextCheckpoint = 0;
-  let headFrontier: Uint8Array[] | undefined = head?.size === 0 ? [] : undefined;
+  let headFrontier: string[] | undefined = head?.size === 0 ? [] : undefined;
   const compareCheckpoints = (): void => {
     // The root costs O(log n) hashes: only fold the frontier when a checkpoint is due.
     if (checkpoints[nextCheckpoint]?.size !== size) return;
-    const root = frontierRoot(frontier);
+    const root = tree.root();
     for (; nextCheckpoint < checkpoints.length && checkpoints[nextCheckpoint]!.size === size; nextCheckpoint++) {
       const cp = checkpoints[nextCheckpoint]!;
       cp.matched = bytesEqual(root, cp.rootHash);
@@ -206,6 +207,7 @@ export async function verifyAuditLog(source: AuditSource, opts: AuditVerifyOptio
   compareCheckpoints();
 
   let fromSeq = 0;
+  let previousLeafHex = '';
   for (;;) {
     const rows = await source.readAudit(fromSeq, batchSize);
     if (rows.length === 0) {
@@ -219,12 +221,13 @@ export async function verifyAuditLog(source: AuditSource, opts: AuditVerifyOptio
     for (const record of rows) {
       if (!(record.seq >= fromSeq)) throw new StintError('internal', 'the audit source returned rows out of order');
       fromSeq = record.seq + 1;
-      const facts = inspectRow(record, size);
-      problems.push(...facts.problems);
+      const facts = inspectRow(record, size, previousLeafHex);
+      previousLeafHex = facts.leafHex;
+      for (const p of facts.problems) problems.push(p);
       order.add(facts);
-      frontier = frontierAppend(frontier, size, facts.leaf);
+      tree.append(facts.leafHex);
       size++;
-      if (head !== undefined && size === head.size) headFrontier = frontier;
+      if (head !== undefined && size === head.size) headFrontier = tree.frontierHex();
       compareCheckpoints();
     }
   }
@@ -281,7 +284,7 @@ export async function verifyAuditLog(source: AuditSource, opts: AuditVerifyOptio
   return {
     ok: unique.length === 0,
     size,
-    rootHash: toHex(frontierRoot(frontier)),
+    rootHash: toHex(tree.root()),
     ...(size > 0 && elapsedSeconds > 0 ? { eventsPerSecond: size / elapsedSeconds } : {}),
     problems: unique,
     ...(first !== undefined ? { firstBadIndex: first } : {}),

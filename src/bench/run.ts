@@ -6,7 +6,8 @@
  * results, not errors.
  *
  * BENCH_QUICK=1 runs everything with small numbers (minutes -> seconds) for iterating on the
- * harness; its figures say nothing about the goals. BENCH_JSON=<file> also writes the raw results.
+ * harness; its figures say nothing about the goals. BENCH_ONLY=<text> runs only the benchmarks
+ * whose name contains it (e.g. `audit`, `PGlite`). BENCH_JSON=<file> also writes the raw results.
  */
 import { createRequire } from 'node:module';
 import { writeFileSync, readFileSync } from 'node:fs';
@@ -147,7 +148,8 @@ async function main(): Promise<number> {
   const started = performance.now();
   log(`${quick ? 'QUICK mode (figures not meaningful)' : 'full run'}; state under ${root.root}`);
   try {
-    for (const phase of phases) {
+    const only = process.env.BENCH_ONLY;
+    for (const phase of phases.filter((p) => only === undefined || p.name.includes(only))) {
       const ws = phaseWorkspace(root);
       current = ws;
       const phaseStarted = performance.now();

@@ -50,7 +50,7 @@ export function buildConfig(raw: RawConfig, sourcePath: string, env: NodeJS.Proc
       admins: [...raw.approvers.admins],
       auditors: [...raw.approvers.auditors],
     },
-    targets: mapRecord(raw.targets, (target, name) => buildTarget(target, name, raw, ctx)),
+    ...buildTargets(raw, ctx),
     policyDir: existingPath(raw.policies.dir, ['policies', 'dir'], 'directory', ctx),
     grants: {
       pendingTimeoutSeconds: seconds(raw.grants.pendingTimeout),
@@ -138,6 +138,27 @@ function buildIssuer(raw: RawIssuer, index: number, ctx: BuildContext): IssuerCo
       tenant: p.tenant,
     },
   };
+}
+
+/**
+ * Targets, leaving out `optional` ones whose connection secrets cannot be resolved (e.g. the
+ * example's PostgreSQL target when no PostgreSQL was set up); those are listed in
+ * `skippedTargets` so the broker can say so at start.
+ */
+function buildTargets(raw: RawConfig, ctx: BuildContext): { targets: Record<string, TargetConfig>; skippedTargets: { name: string; reason: string }[] } {
+  const targets: Record<string, TargetConfig> = Object.create(null) as Record<string, TargetConfig>;
+  const skippedTargets: { name: string; reason: string }[] = [];
+  for (const [name, target] of Object.entries(raw.targets)) {
+    const own: ConfigProblem[] = [];
+    const built = buildTarget(target, name, raw, { ...ctx, problems: own });
+    if (own.length > 0 && target.optional === true) {
+      skippedTargets.push({ name, reason: own.map((p) => p.problem).join('; ') });
+      continue;
+    }
+    ctx.problems.push(...own);
+    targets[name] = built;
+  }
+  return { targets, skippedTargets };
 }
 
 function buildTarget(raw: RawTarget, name: string, rawConfig: RawConfig, ctx: BuildContext): TargetConfig {

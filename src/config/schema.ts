@@ -220,6 +220,11 @@ const target = {
   required: ['connector', 'env', 'owners', 'roles'],
   properties: {
     connector: { enum: [...CONNECTOR_KINDS], description: 'Connector kind.' },
+    optional: {
+      type: 'boolean',
+      default: false,
+      description: 'Start without this target (with a warning) when its connection secrets cannot be resolved.',
+    },
     connection: { type: 'object', default: {}, description: 'Connector settings; string values may be secret references.' },
     env: { type: 'string', minLength: 1, description: 'Environment (prod, staging, ...), visible to policy.' },
     tenant,
@@ -408,6 +413,7 @@ export interface RawIssuer {
 /** One `targets.<name>` entry after validation. */
 export interface RawTarget {
   connector: string;
+  optional: boolean;
   connection: Record<string, unknown>;
   env: string;
   tenant: string;

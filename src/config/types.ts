@@ -156,6 +156,8 @@ export interface StintConfig {
   readonly issuers: readonly IssuerConfig[];
   readonly approvers: ApproverConfig;
   readonly targets: Readonly<Record<string, TargetConfig>>;
+  /** `optional` targets left out because their connection secrets could not be resolved. */
+  readonly skippedTargets: readonly { readonly name: string; readonly reason: string }[];
   /** Absolute policy directory (*.cedar files). */
   readonly policyDir: string;
   readonly grants: GrantsConfig;

@@ -72,6 +72,19 @@ export interface Connector {
   /** Lists (and unless `dryRun`, removes) credentials Stint made that no live grant backs. */
   reconcile?(target: ConnectorTarget, liveGrantIds: ReadonlySet<string>, opts: { dryRun: boolean }): Promise<ReconcileReport>;
   check?(target: ConnectorTarget): Promise<TargetCheck>;
+  /**
+   * Merges every role's `grants` of a target into one, for target-wide work (`check`,
+   * `reconcile` look at everything any role confers, e.g. all privileged PostgreSQL roles).
+   */
+  unionGrants?(all: readonly Readonly<Record<string, unknown>>[]): Readonly<Record<string, unknown>>;
+  /**
+   * Checks a target's `connection` and every role's `grants` at start-up, without I/O; throws
+   * `StintError('config_invalid')` naming the key path, so a typo stops the broker instead of
+   * failing the first request.
+   */
+  validateTarget?(target: Omit<ConnectorTarget, 'roleGrants'>, roles: Readonly<Record<string, Readonly<Record<string, unknown>>>>): void;
+  /** Releases pools and clients at shutdown. */
+  close?(): Promise<void>;
 }
 
 /** Looks up the connector for a target kind. */

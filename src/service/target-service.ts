@@ -7,7 +7,7 @@
 import { StintError } from '../core/errors.js';
 import { isAdmin, mayRevoke } from '../core/access.js';
 import type { Principal } from '../core/principal.js';
-import type { ReconcileReport, TargetCheck } from '../ports/connector.js';
+import type { ConnectorTarget, ReconcileReport, TargetCheck } from '../ports/connector.js';
 import type { TargetConfig } from '../config/types.js';
 import { inTransaction, type ServiceDeps } from './context.js';
 import { describeError } from './credential-service.js';
@@ -54,11 +54,18 @@ export class TargetService {
     };
   }
 
+  /** The target with every role's grants merged, for target-wide connector work. */
+  private targetWide(t: TargetConfig): ConnectorTarget {
+    const connector = this.deps.connectors.get(t.connector);
+    const all = Object.values(t.roles).map((r) => r.grants);
+    return { name: t.name, connector: t.connector, connection: t.connection, roleGrants: connector?.unionGrants?.(all) ?? {} };
+  }
+
   private async check(t: TargetConfig): Promise<TargetCheck> {
     const connector = this.deps.connectors.get(t.connector);
     if (!connector?.check) return { reachable: true, minimalPrivileges: true, details: [`${t.connector}: nothing to reach (the access token is the credential)`] };
     try {
-      return await connector.check({ name: t.name, connector: t.connector, connection: t.connection, roleGrants: {} });
+      return await connector.check(this.targetWide(t));
     } catch (e) {
       return { reachable: false, minimalPrivileges: false, details: [describeError(e)] };
     }
@@ -101,7 +108,7 @@ export class TargetService {
         return holders.has(id) || (born !== undefined && born > now - IN_FLIGHT_MS);
       }
     })(holders);
-    const report = await connector.reconcile({ name: t.name, connector: t.connector, connection: t.connection, roleGrants: {} }, live, opts);
+    const report = await connector.reconcile(this.targetWide(t), live, opts);
     const data = {
       target: t.name,
       dryRun: opts.dryRun,

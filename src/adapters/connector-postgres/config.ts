@@ -15,6 +15,7 @@
 import { StintError } from '../../core/errors.js';
 import { isSecret } from '../../config/secret.js';
 import { formatKeyPath, type KeySegment } from '../../config/problems.js';
+import type { ConnectorTarget } from '../../ports/connector.js';
 import { ROLE_PREFIX } from './names.js';
 
 /** A target's connection settings, resolved. */
@@ -185,4 +186,27 @@ export function parsePostgresRoleGrants(raw: Readonly<Record<string, unknown>>, 
   const limit = connectionLimit(raw.connectionLimit, [...base, 'connectionLimit'], problems);
   if (problems.length > 0) throw invalid(problems);
   return { memberOf, ...(limit === undefined ? {} : { connectionLimit: limit }) };
+}
+
+/**
+ * The privileged roles named by `roleGrants.memberOf`, for check() and reconcile(). These get
+ * the target without a specific role, so `{}` (nothing to look at) is accepted; for a full
+ * picture pass {@link unionRoleGrants} of all the target's roles.
+ */
+export function privilegedRolesOf(target: ConnectorTarget): readonly string[] {
+  if (target.roleGrants.memberOf === undefined) return [];
+  return parsePostgresRoleGrants(target.roleGrants, roleGrantsPath(target.name, '*')).memberOf;
+}
+
+/**
+ * One `grants` section naming every privileged role of a target's roles (deduplicated), to pass
+ * as `roleGrants` to check() and reconcile(), which look at the target as a whole.
+ */
+export function unionRoleGrants(roleGrants: Iterable<Readonly<Record<string, unknown>>>): { memberOf: string[] } {
+  const memberOf = new Set<string>();
+  for (const grants of roleGrants) {
+    const list = grants.memberOf;
+    if (Array.isArray(list)) for (const name of list) if (typeof name === 'string') memberOf.add(name);
+  }
+  return { memberOf: [...memberOf] };
 }

@@ -32,36 +32,40 @@ export class AdminClients {
     return opening;
   }
 
-  private forget(conn: RedisConnection, client: RedisClient): void {
-    void this.clients.get(conn.key)?.then((current) => {
-      if (current === client) this.clients.delete(conn.key);
-    }, () => undefined);
+  /** Drops a dead client (only if it is still the cached one) so the next command reconnects. */
+  private forget(conn: RedisConnection, opening: Promise<RedisClient>, client: RedisClient): void {
+    if (this.clients.get(conn.key) === opening) this.clients.delete(conn.key);
     discard(client);
   }
 
   /**
    * Sends one command as the broker's admin user of target `targetName` and returns the raw
-   * RESP3 reply. Every failure becomes `target_unavailable` naming `LOGIN` or `args[0..1]`; its texts are
-   * scrubbed of the admin password and of `argSecrets` (secret values inside `args`).
+   * RESP3 reply. A client reused from earlier calls whose connection turns out dead (the server
+   * restarted, or closed it) is replaced and the command sent once more; every command this
+   * connector sends is idempotent. Every failure becomes `target_unavailable` naming `LOGIN` or
+   * `args[0..1]`; its texts are scrubbed of the admin password and of `argSecrets` (secret
+   * values inside `args`).
    */
   async command(conn: RedisConnection, targetName: string, args: readonly string[], argSecrets: readonly string[] = []): Promise<unknown> {
     const action = args.slice(0, 2).join(' ').toUpperCase();
     const secrets = [conn.password, conn.key, ...argSecrets];
-    let client: RedisClient;
-    try {
-      client = await this.connected(conn);
-      if (!client.isReady) {
-        this.forget(conn, client);
-        client = await this.connected(conn);
+    for (let attempt = 1; ; attempt += 1) {
+      const reused = this.clients.has(conn.key);
+      const opening = this.connected(conn);
+      let client: RedisClient;
+      try {
+        client = await opening;
+      } catch (e) {
+        throw targetError(targetName, 'LOGIN', e, secrets);
       }
-    } catch (e) {
-      throw targetError(targetName, 'LOGIN', e, secrets);
-    }
-    try {
-      return await client.sendCommand([...args], { timeout: this.opts.commandTimeoutMs });
-    } catch (e) {
-      if (!isErrorReply(e)) this.forget(conn, client);
-      throw targetError(targetName, action, e, secrets);
+      try {
+        if (!client.isReady) throw new Error('the admin connection is closed');
+        return await client.sendCommand([...args], { timeout: this.opts.commandTimeoutMs });
+      } catch (e) {
+        if (isErrorReply(e)) throw targetError(targetName, action, e, secrets);
+        this.forget(conn, opening, client);
+        if (!reused || attempt > 1) throw targetError(targetName, action, e, secrets);
+      }
     }
   }
 

@@ -74,6 +74,11 @@ export function createRedisConnector(opts: RedisConnectorOptions = {}): RedisCon
   return {
     kind: 'redis',
 
+    validateTarget(target: Omit<ConnectorTarget, 'roleGrants'>, roles: Readonly<Record<string, Readonly<Record<string, unknown>>>>): void {
+      parseRedisConnection(target.connection, `targets.${target.name}.connection`);
+      for (const [role, grants] of Object.entries(roles)) parseRedisGrants(grants, `targets.${target.name}.roles.${role}.grants`);
+    },
+
     plan(grant: Grant, target: ConnectorTarget): RevocationRecipe {
       // Validated here so a broken target config fails before any intent is committed.
       connectionOf(target);
@@ -96,8 +101,18 @@ export function createRedisConnector(opts: RedisConnectorOptions = {}): RedisCon
       return { username: user, password, url: credentialUrl(conn, user, password) };
     },
 
-    async extend(): Promise<void> {
-      // Redis ACL users have no expiry to move; the broker revokes on time (no backstop).
+    /**
+     * Redis ACL users have no expiry to move (no backstop like PostgreSQL's VALID UNTIL: the
+     * broker's revocation is the only end). What an extension can still check is that the
+     * credential it extends exists: a user removed out of band makes the extension confer
+     * nothing, and the service logs this error for operators.
+     */
+    async extend(recipe: RevocationRecipe, target: ConnectorTarget): Promise<void> {
+      const user = recipeUser(recipe);
+      const found = parseGetUser(await admin.command(connectionOf(target), target.name, ['ACL', 'GETUSER', user]));
+      if (found === undefined) {
+        throw new StintError('target_unavailable', `redis target "${target.name}" has no ACL user ${user}: the extension confers nothing`);
+      }
     },
 
     async revoke(recipe: RevocationRecipe, target: ConnectorTarget): Promise<void> {

@@ -79,7 +79,9 @@ export function parseAclList(reply: unknown): AclUser[] {
   });
 }
 
+/** A rule list: a space-separated string (Redis 7) or an array of patterns (Redis 6 keys/channels). */
 function words(value: unknown, what: string): string[] {
+  if (Array.isArray(value) && value.every((w): w is string => typeof w === 'string')) return value;
   if (typeof value !== 'string') throw unexpected(what);
   return value.split(' ').filter((w) => w.length > 0);
 }

@@ -1,0 +1,82 @@
+/**
+ * Keeps the benchmark harness (src/bench, `npm run bench`) working: every benchmark runs end to
+ * end with tiny numbers against real stores and real child brokers (dist/, built by `pretest`),
+ * and every figure it returns is a positive number. Nothing here asserts on speed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { benchAuditVerify } from '../../src/bench/audit-verify.js';
+import { benchIntrospection } from '../../src/bench/introspection.js';
+import { benchIssuance } from '../../src/bench/issuance.js';
+import { auditRows, formatTable, introspectionRows, issuanceRows, scaleRows, type ReportRow } from '../../src/bench/report.js';
+import { benchScale } from '../../src/bench/scale.js';
+import { createWorkspace, phaseWorkspace, type BenchWorkspace } from '../../src/bench/setup.js';
+
+/** Every number anywhere in `value`, with its path. */
+function numbersIn(value: unknown, path = 'result'): Array<[string, number]> {
+  if (typeof value === 'number') return [[path, value]];
+  if (Array.isArray(value)) return value.flatMap((item, i) => numbersIn(item, `${path}[${i}]`));
+  if (typeof value === 'object' && value !== null) return Object.entries(value).flatMap(([k, v]) => numbersIn(v, `${path}.${k}`));
+  return [];
+}
+
+/** Fails on any number that is not > 0 (zero rates, NaN from 0/0, negative times). */
+function expectAllPositive(result: unknown): void {
+  const numbers = numbersIn(result);
+  expect(numbers.length).toBeGreaterThan(0);
+  expect(numbers.filter(([, n]) => !(n > 0))).toEqual([]);
+}
+
+/** The table renders with one line per row plus header and rule. */
+function expectTable(rows: ReportRow[]): void {
+  expect(formatTable(rows).split('\n')).toHaveLength(rows.length + 2);
+}
+
+describe('benchmark harness (tiny numbers)', () => {
+  let root: BenchWorkspace;
+
+  beforeAll(() => {
+    root = createWorkspace();
+  });
+  afterAll(async () => {
+    expect(await root.cleanup.runAll()).toEqual([]);
+  });
+
+  // Each benchmark's state, processes and databases are removed right after it, as in run.ts.
+  const phase = async <T>(run: (w: BenchWorkspace) => Promise<T>): Promise<T> => {
+    const ws = phaseWorkspace(root);
+    try {
+      return await run(ws);
+    } finally {
+      expect(await ws.cleanup.runAll()).toEqual([]);
+    }
+  };
+
+  for (const store of ['pglite', 'postgres'] as const) {
+    it(`issuance on ${store}`, { timeout: 180_000 }, async () => {
+      const result = await phase((w) => benchIssuance(w, { store, grants: 20, concurrency: 4 }));
+      expectAllPositive(result);
+      expectTable(issuanceRows(result));
+    });
+  }
+
+  it('introspection', { timeout: 180_000 }, async () => {
+    const result = await phase((w) => benchIntrospection(w, { requests: 20, concurrency: 4 }));
+    expectAllPositive(result);
+    expectTable(introspectionRows(result));
+  });
+
+  for (const store of ['pglite', 'postgres'] as const) {
+    it(`scale on ${store}`, { timeout: 180_000 }, async () => {
+      const result = await phase((w) => benchScale(w, { store, sizes: [20, 40], loadGrants: 5, listPages: 2, starts: 2, concurrency: 4 }));
+      expectAllPositive(result);
+      expect(result.points.map((p) => Object.values(p.counts).reduce((a, b) => a + b, 0))).toEqual([20, 45]);
+      expectTable(scaleRows(result));
+    });
+  }
+
+  it('audit verify', { timeout: 180_000 }, async () => {
+    const result = await phase((w) => benchAuditVerify(w, { events: 50, batch: 20 }));
+    expectAllPositive(result);
+    expectTable(auditRows(result));
+  });
+});
