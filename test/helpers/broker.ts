@@ -25,6 +25,8 @@ export interface TestBrokerOptions {
   /** Reuse state from an earlier broker (restart tests). */
   readonly dir?: string;
   readonly databaseUrl?: string;
+  /** Extra environment for the broker (secret references like `env:ORDERS_PG_ADMIN_URL`). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface TestBroker {
@@ -70,7 +72,7 @@ export async function startTestBroker(opts: TestBrokerOptions = {}): Promise<Tes
     db = await createTestDatabase();
     databaseUrl = db.url;
   }
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '' };
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '', ...opts.env };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   const clock: Clock | undefined = opts.clock;
   const broker = await startBroker({
