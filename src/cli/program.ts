@@ -7,6 +7,7 @@ import { registerRequest } from './commands/request.js';
 import { registerServe } from './commands/serve.js';
 import { registerToken } from './commands/token.js';
 import { registerTargets } from './commands/targets.js';
+import { registerDemoSetup } from './commands/demo-setup.js';
 import { DEFAULT_SERVER_URL } from './globals.js';
 
 /**
@@ -31,5 +32,6 @@ export function buildProgram(version: string): Command {
   registerLifecycle(program);
   registerAudit(program);
   registerTargets(program);
+  registerDemoSetup(program);
   return program;
 }

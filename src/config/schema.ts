@@ -278,7 +278,7 @@ const grants = {
       default: {},
       properties: {
         initial: duration('First retry delay.', '1s'),
-        max: duration('Largest retry delay (retries never stop).', '5m'),
+        max: duration('Largest retry delay (retries never stop).', '30s'),
       },
     },
   },

@@ -257,9 +257,9 @@ describe('stint serve', () => {
     expect(url).toBeDefined();
     expect(banner).toContain('dev mode is ON');
     expect(banner).toContain(`export STINT_URL=${url}`);
-    const tokenStep = /export STINT_TOKEN=\$\(stint (.+)\)$/m.exec(banner)?.[1];
+    const tokenStep = /export STINT_TOKEN=\$\(npx stint (.+)\)$/m.exec(banner)?.[1];
     expect(tokenStep).toBe(`--config ${config} token --as workload:deploy-bot`);
-    const requestStep = /^ {2}stint (request .+)$/m.exec(banner)?.[1];
+    const requestStep = /^ {2}npx stint (request .+)$/m.exec(banner)?.[1];
     expect(requestStep).toBe("request --target orders-db --role read --task 'try stint' --reason 'first steps' --ttl 15m");
 
     const token = (await runCli(tokenStep!.split(' '))).stdout.trim();

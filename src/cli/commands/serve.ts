@@ -31,15 +31,23 @@ export function firstSteps(config: StintConfig, url: string, configArg: string |
   if (url !== DEFAULT_SERVER_URL) steps.push(`export STINT_URL=${shellWord(url)}`);
   const workload = Object.keys(config.dev.principals).find((id) => id.startsWith('workload:'));
   if (config.dev.enabled && workload !== undefined) {
-    steps.push(`export STINT_TOKEN=$(stint${cfg} token --as ${shellWord(workload)})`);
+    steps.push(`export STINT_TOKEN=$(npx stint${cfg} token --as ${shellWord(workload)})`);
   } else {
     steps.push('export STINT_TOKEN=<an identity token from one of the configured issuers>');
   }
   const sample = sampleRequest(config);
   if (sample !== undefined) {
-    steps.push(`stint request --target ${shellWord(sample.target)} --role ${shellWord(sample.role)} --task 'try stint' --reason 'first steps' --ttl 15m`);
+    steps.push(`npx stint request --target ${shellWord(sample.target)} --role ${shellWord(sample.role)} --task 'try stint' --reason 'first steps' --ttl 15m`);
   }
-  steps.push('stint grants');
+  // A target with a real credential shows the whole point: a login role made for this grant
+  // alone, dropped with its sessions at expiry, with the proof in `show`.
+  const real = Object.values(config.targets).find((t) => t.connector !== 'token' && Object.values(t.roles).some((r) => r.riskTier === 'low'));
+  const realRole = real && Object.values(real.roles).find((r) => r.riskTier === 'low');
+  if (real && realRole) {
+    steps.push(`npx stint request --target ${shellWord(real.name)} --role ${shellWord(realRole.name)} --task 'try a real credential' --reason 'first steps' --ttl 1m`);
+    steps.push('npx stint show <grant id>    # a minute later: expired, credential revoked, proof checks');
+  }
+  steps.push('npx stint grants');
   return steps;
 }
 
