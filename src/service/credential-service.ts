@@ -15,6 +15,18 @@ import { crashPoint } from './crash-points.js';
 /** How long an inline provisioning or revocation keeps other workers off a grant. */
 const DEFAULT_LEASE_MS = 5_000;
 
+/** What happened on the target for one grant, before it is recorded. */
+export interface RevocationOutcome {
+  readonly grantId: string;
+  readonly connector: string;
+  readonly evidence?: RevocationEvidence;
+  readonly error?: string;
+}
+
+function isRevoking(grant: Grant): boolean {
+  return grant.credential.state === 'revoking' || grant.credential.state === 'revoke_failed';
+}
+
 /** The connector's view of a configured target for one role. */
 function connectorTarget(target: TargetConfig, role: string): ConnectorTarget {
   return { name: target.name, connector: target.connector, connection: target.connection, roleGrants: target.roles[role]?.grants ?? {} };
@@ -152,47 +164,69 @@ export class CredentialService {
    * for target failures: they become `revoke_failed` with a retry time (retried forever).
    */
   async finishRevocation(id: string): Promise<Grant | undefined> {
-    const { deps } = this;
-    const grant = await deps.store.getGrant(id);
-    if (!grant || (grant.credential.state !== 'revoking' && grant.credential.state !== 'revoke_failed')) return grant;
-    const recipe = grant.credential.recipe;
-    const found = recipe ? this.forRecipe(grant) : undefined;
-    let error: string | undefined;
-    let evidence: RevocationEvidence | undefined;
-    if (!recipe) {
-      evidence = { verified: true, checks: [{ check: 'recipe', passed: true, detail: 'no credential was ever made for this grant' }], at: deps.clock.now() };
-    } else if (typeof found === 'string') {
-      error = found;
-    } else if (found) {
-      try {
-        crashPoint('after-end-commit');
-        await found.connector.revoke(recipe, found.ctarget);
-        crashPoint('after-revoke');
-        evidence = await found.connector.verifyRevoked(recipe, found.ctarget, this.unseal(grant));
-      } catch (e) {
-        error = describeError(e);
-      }
-    }
-    const now = deps.clock.now();
-    const final = await inTransaction(deps, async (tx) => {
-      const current = await tx.lockGrant(id);
-      if (!current || (current.credential.state !== 'revoking' && current.credential.state !== 'revoke_failed')) {
-        return { value: current, records: [] };
-      }
-      const t = evidence?.verified
-        ? credentialRevoked(current, evidence, now)
-        : credentialRevokeFailed(current, error ?? 'credential still usable after revocation', evidence !== undefined, now, deps.config.grants.revokeRetry);
-      return { value: t.grant, records: await commitTransitions(tx, now, [{ transition: t }]) };
-    });
-    const connectorName = recipe?.connector ?? 'none';
-    if (final?.credential.state === 'revoked') {
-      const since = final.endedAt ?? now;
-      deps.metrics.revocationLagSeconds.observe({ connector: connectorName }, Math.max(0, now - since) / 1000);
-    } else if (final?.credential.state === 'revoke_failed') {
-      deps.metrics.revokeFailures.inc({ connector: connectorName });
-      deps.log.warn({ grant: id, target: final.target, attempts: final.credential.revokeAttempts, err: final.credential.revokeLastError }, 'revocation failed; will retry');
-    }
+    const grant = await this.deps.store.getGrant(id);
+    if (!grant || !isRevoking(grant)) return grant;
+    const [final] = await this.recordOutcomes([await this.revokeOnTarget(grant)]);
     return final;
+  }
+
+  /**
+   * The target-side half of a revocation, with no store write: revoke, then prove the credential
+   * dead. Safe to run for many grants concurrently; `recordOutcomes` commits the results.
+   */
+  async revokeOnTarget(grant: Grant): Promise<RevocationOutcome> {
+    const recipe = grant.credential.recipe;
+    if (!recipe) {
+      return { grantId: grant.id, connector: 'none', evidence: { verified: true, checks: [{ check: 'recipe', passed: true, detail: 'no credential was ever made for this grant' }], at: this.deps.clock.now() } };
+    }
+    const found = this.forRecipe(grant);
+    if (typeof found === 'string') return { grantId: grant.id, connector: recipe.connector, error: found };
+    try {
+      crashPoint('after-end-commit');
+      await found.connector.revoke(recipe, found.ctarget);
+      crashPoint('after-revoke');
+      const evidence = await found.connector.verifyRevoked(recipe, found.ctarget, this.unseal(grant));
+      return { grantId: grant.id, connector: recipe.connector, evidence };
+    } catch (e) {
+      return { grantId: grant.id, connector: recipe.connector, error: describeError(e) };
+    }
+  }
+
+  /**
+   * Commits many revocation outcomes in one transaction (group commit: audit appends serialise on
+   * the log head, so one transaction per grant would cap revocation throughput).
+   */
+  async recordOutcomes(outcomes: readonly RevocationOutcome[]): Promise<(Grant | undefined)[]> {
+    const { deps } = this;
+    if (outcomes.length === 0) return [];
+    const now = deps.clock.now();
+    const finals = await inTransaction(deps, async (tx) => {
+      const values: (Grant | undefined)[] = [];
+      const writes: { transition: Transition }[] = [];
+      for (const o of outcomes) {
+        const current = await tx.lockGrant(o.grantId);
+        if (!current || !isRevoking(current)) {
+          values.push(current);
+          continue;
+        }
+        const t = o.evidence?.verified
+          ? credentialRevoked(current, o.evidence, now)
+          : credentialRevokeFailed(current, o.error ?? 'credential still usable after revocation', o.evidence !== undefined, now, deps.config.grants.revokeRetry);
+        writes.push({ transition: t });
+        values.push(t.grant);
+      }
+      return { value: values, records: await commitTransitions(tx, now, writes) };
+    });
+    outcomes.forEach((o, i) => {
+      const final = finals[i];
+      if (final?.credential.state === 'revoked') {
+        deps.metrics.revocationLagSeconds.observe({ connector: o.connector }, Math.max(0, now - (final.endedAt ?? now)) / 1000);
+      } else if (final?.credential.state === 'revoke_failed') {
+        deps.metrics.revokeFailures.inc({ connector: o.connector });
+        deps.log.warn({ grant: o.grantId, target: final.target, attempts: final.credential.revokeAttempts, err: final.credential.revokeLastError }, 'revocation failed; will retry');
+      }
+    });
+    return finals;
   }
 
   /** The issued credential for the proof, if it was sealed and still opens. */

@@ -14,7 +14,7 @@ import type { Grant } from '../core/grant.js';
 import { effectiveStatus } from '../core/grant.js';
 import { endGrant, lapseExtension, type Transition } from '../core/lifecycle.js';
 import { commitTransitions, inTransaction, type ServiceDeps } from './context.js';
-import { describeError, type CredentialService } from './credential-service.js';
+import { describeError, type CredentialService, type RevocationOutcome } from './credential-service.js';
 
 export interface WorkerOptions {
   /** Pause between passes (ms). Expiry is at most this late plus a pass; default 200. */
@@ -141,22 +141,48 @@ export class ExpiryWorker {
     });
   }
 
+  /**
+   * Revokes on the targets with `concurrency` lanes and records the outcomes in group commits:
+   * whatever finished since the last commit is written in one transaction.
+   */
   private async revokeAll(ids: string[], result: PassResult): Promise<void> {
+    if (ids.length === 0) return;
+    const pending: RevocationOutcome[] = [];
+    let flushing: Promise<void> = Promise.resolve();
+    const flush = (): Promise<void> => {
+      flushing = flushing.then(async () => {
+        const batch = pending.splice(0, pending.length);
+        if (batch.length === 0) return;
+        try {
+          for (const g of await this.credentials.recordOutcomes(batch)) {
+            if (g?.credential.state === 'revoked') result.revoked++;
+            else if (g?.credential.state === 'revoke_failed') result.revokeFailed++;
+          }
+        } catch (e) {
+          // Store trouble: the rows stay claimable and a later pass retries them.
+          result.revokeFailed += batch.length;
+          this.deps.log.error({ grants: batch.length, err: describeError(e) }, 'could not record revocation outcomes');
+        }
+      });
+      return flushing;
+    };
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < ids.length) {
         const id = ids[next++]!;
         try {
-          const g = await this.credentials.finishRevocation(id);
-          if (g?.credential.state === 'revoked') result.revoked++;
-          else if (g?.credential.state === 'revoke_failed') result.revokeFailed++;
+          const grant = await this.deps.store.getGrant(id);
+          if (!grant || (grant.credential.state !== 'revoking' && grant.credential.state !== 'revoke_failed')) continue;
+          pending.push(await this.credentials.revokeOnTarget(grant));
         } catch (e) {
-          // Store trouble: the row stays claimable and the next pass retries it.
           result.revokeFailed++;
-          this.deps.log.error({ grant: id, err: describeError(e) }, 'could not record revocation outcome');
+          this.deps.log.error({ grant: id, err: describeError(e) }, 'could not read grant for revocation');
         }
+        // Commit whenever the previous commit is done: batches grow while the store is busy.
+        void flush();
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, ids.length) }, lane));
+    await flush();
   }
 }

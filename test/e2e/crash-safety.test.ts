@@ -21,7 +21,7 @@ const addTarget = (yaml: string): string =>
   yaml.replace(
     'targets:\n',
     `targets:
-  orders-pg:
+  pg-crash:
     connector: postgres
     env: prod
     owners: [group:dba]
@@ -85,7 +85,7 @@ describe('crash safety with a real PostgreSQL target', () => {
       const key = await loadOrCreateDevIssuerKey(config.dev.keyFile);
       const token = await mintDevToken({ key, issuer: config.dev.issuer, audience: config.dev.audience, principalId: BOT, principal: config.dev.principals[BOT]!, now: Date.now() });
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-      const body = JSON.stringify({ target: 'orders-pg', role: 'read', task: `crash drill ${crashAt}`, reason: 'crash safety', ttl: '30m' });
+      const body = JSON.stringify({ target: 'pg-crash', role: 'read', task: `crash drill ${crashAt}`, reason: 'crash safety', ttl: '30m' });
 
       const child = await serveUntilCrash(configPath, { ORDERS_PG_ADMIN_URL: env.adminUrl, STINT_CRASH_AT: crashAt });
       let grantId: string | undefined;

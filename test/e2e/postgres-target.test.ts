@@ -19,7 +19,7 @@ const addTarget = (yaml: string): string =>
   yaml.replace(
     'targets:\n',
     `targets:
-  orders-pg:
+  pg-e2e:
     connector: postgres
     env: prod
     owners: [group:dba]
@@ -62,7 +62,7 @@ describe('PostgreSQL target end to end', () => {
   const stintRoles = async () => (await env.superuser<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'stint\\_%' ORDER BY 1`)).map((r) => r.rolname);
 
   it('issues a real role that works only as the role allows, and kills its session at expiry with proof', async () => {
-    const res = await t.call(BOT, 'POST', '/v1/grants', { target: 'orders-pg', role: 'read', task: 'read orders for report 7', reason: 'monthly report', ttl: '10m' });
+    const res = await t.call(BOT, 'POST', '/v1/grants', { target: 'pg-e2e', role: 'read', task: 'read orders for report 7', reason: 'monthly report', ttl: '10m' });
     expect(res.status).toBe(201);
     const grant = res.body.grant;
     expect(grant.status).toBe('active');
@@ -107,7 +107,7 @@ describe('PostgreSQL target end to end', () => {
   });
 
   it('completing the task ends access at once', async () => {
-    const res = await t.call(BOT, 'POST', '/v1/grants', { target: 'orders-pg', role: 'read', task: 'one query', reason: 'check', ttl: '30m' });
+    const res = await t.call(BOT, 'POST', '/v1/grants', { target: 'pg-e2e', role: 'read', task: 'one query', reason: 'check', ttl: '30m' });
     const cred = res.body.credential as { url: string };
     expect(await tryLogin(cred.url)).toBe('ok');
     const done = await t.call(BOT, 'POST', `/v1/grants/${res.body.grant.id}/complete`, { note: 'query done' });
@@ -116,7 +116,7 @@ describe('PostgreSQL target end to end', () => {
   });
 
   it('an outage becomes revoke_failed (API, metric, event), retried until the target confirms', async () => {
-    const res = await t.call(BOT, 'POST', '/v1/grants', { target: 'orders-pg', role: 'read', task: 'outage drill', reason: 'resilience', ttl: '5m' });
+    const res = await t.call(BOT, 'POST', '/v1/grants', { target: 'pg-e2e', role: 'read', task: 'outage drill', reason: 'resilience', ttl: '5m' });
     const id = res.body.grant.id;
     const cred = res.body.credential as { url: string };
     await env.cluster.stop();
@@ -154,7 +154,7 @@ describe('PostgreSQL target end to end', () => {
   it('a target that is down at request time grants nothing', async () => {
     await env.cluster.stop();
     try {
-      const res = await t.call(BOT, 'POST', '/v1/grants', { target: 'orders-pg', role: 'read', task: 'during outage', reason: 'x', ttl: '5m' });
+      const res = await t.call(BOT, 'POST', '/v1/grants', { target: 'pg-e2e', role: 'read', task: 'during outage', reason: 'x', ttl: '5m' });
       expect(res.status).toBe(503);
       expect(res.body.code).toBe('target_unavailable');
       expect(JSON.stringify(res.body)).not.toContain(env.adminPassword);
@@ -164,7 +164,7 @@ describe('PostgreSQL target end to end', () => {
     // The half-started grant is ended; undoing it on the (down) target is retried after backoff.
     clock.advance(2000);
     await t.broker.worker.runOnce();
-    const list = (await t.call('human:alice', 'GET', '/v1/grants?target=orders-pg')).body.items;
+    const list = (await t.call('human:alice', 'GET', '/v1/grants?target=pg-e2e')).body.items;
     const aborted = list.find((g: { task: string }) => g.task === 'during outage');
     expect(aborted.status).toBe('revoked');
     expect(aborted.endNote).toMatch(/provisioning failed/);
@@ -174,17 +174,17 @@ describe('PostgreSQL target end to end', () => {
 
   it('lists the target as reachable with minimal privileges, and reconciles orphans', async () => {
     const targets = (await t.call('human:alice', 'GET', '/v1/targets?check=true')).body.items;
-    const pgTarget = targets.find((x: { name: string }) => x.name === 'orders-pg');
+    const pgTarget = targets.find((x: { name: string }) => x.name === 'pg-e2e');
     expect(pgTarget.check).toMatchObject({ reachable: true, minimalPrivileges: true });
     // An orphan: a role Stint made whose grant the store does not know (e.g. a restored backup).
     const orphan = 'stint_g00000000000100000000000000000000';
     await env.superuser(`CREATE ROLE ${orphan} LOGIN IN ROLE orders_read`);
-    await env.superuser(`COMMENT ON ROLE ${orphan} IS 'stint:{"target":"orders-pg","grant":"g00000000000100000000000000000000"}'`);
-    const dry = (await t.call('human:alice', 'POST', '/v1/targets/orders-pg/reconcile', { dryRun: true })).body;
+    await env.superuser(`COMMENT ON ROLE ${orphan} IS 'stint:{"target":"pg-e2e","grant":"g00000000000100000000000000000000"}'`);
+    const dry = (await t.call('human:alice', 'POST', '/v1/targets/pg-e2e/reconcile', { dryRun: true })).body;
     expect(dry.orphans.map((o: { name: string }) => o.name)).toContain(orphan);
     expect(await stintRoles()).toContain(orphan);
-    expect((await t.call(BOT, 'POST', '/v1/targets/orders-pg/reconcile', {})).body.code).toBe('forbidden');
-    const real = (await t.call('human:alice', 'POST', '/v1/targets/orders-pg/reconcile', {})).body;
+    expect((await t.call(BOT, 'POST', '/v1/targets/pg-e2e/reconcile', {})).body.code).toBe('forbidden');
+    const real = (await t.call('human:alice', 'POST', '/v1/targets/pg-e2e/reconcile', {})).body;
     expect(real.removed).toContain(orphan);
     expect(await stintRoles()).toEqual([]);
   });
