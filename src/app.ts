@@ -29,6 +29,7 @@ import { ExpiryWorker } from './service/worker.js';
 import { AuditService } from './service/audit-service.js';
 import { IntrospectionService } from './service/introspection.js';
 import { TargetService } from './service/target-service.js';
+import { OAuthError, TokenExchangeService } from './service/token-exchange.js';
 import { cachingIdentityVerifier } from './service/identity-cache.js';
 import { buildHttpServer } from './http/server.js';
 
@@ -166,6 +167,15 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     await targets.reconcileAll();
     ready = true;
 
+    const auditAuthFailure = async (reason: string, req: { method: string; url: string; ip: string }): Promise<void> => {
+      const records = await store.transaction((tx) =>
+        tx.appendAudit([{ type: 'auth.failed', actor: 'anonymous', data: { reason, method: req.method, path: req.url, ip: req.ip } }], clock.now()),
+      );
+      bus.publish(records);
+    };
+    const tokenExchange = new TokenExchangeService(deps, grants, identity, config.server.publicUrl, (reason) =>
+      auditAuthFailure(reason, { method: 'POST', url: '/oauth/token', ip: '' }),
+    );
     const http = await buildHttpServer({
       config,
       identity,
@@ -178,11 +188,11 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       store,
       log,
       isReady: () => ready && audit.integrityProblem === undefined,
-      auditAuthFailure: async (reason, req) => {
-        const records = await store.transaction((tx) =>
-          tx.appendAudit([{ type: 'auth.failed', actor: 'anonymous', data: { reason, method: req.method, path: req.url, ip: req.ip } }], clock.now()),
-        );
-        bus.publish(records);
+      auditAuthFailure,
+      tokenExchange,
+      clock,
+      verifyDpop: async () => {
+        throw new OAuthError('invalid_dpop_proof', 'DPoP is not enabled on this broker');
       },
     });
     const host = opts.host ?? config.server.host;

@@ -136,6 +136,11 @@ export interface Grant {
   /** Requested duration in seconds (capped by the role's max TTL, or break-glass max). */
   readonly ttlSeconds: number;
   readonly breakGlass: boolean;
+  /**
+   * RFC 9449: thumbprint of the client's DPoP key when the grant was requested with a DPoP proof.
+   * Every access token of the grant is bound to it (`cnf.jkt`).
+   */
+  readonly dpopJkt?: string;
   readonly status: GrantStatus;
   readonly endReason?: EndReason;
   readonly decision?: Decision;

@@ -41,6 +41,7 @@ export interface GrantRequest {
   readonly ticket?: string;
   readonly ttlSeconds: number;
   readonly breakGlass: boolean;
+  readonly dpopJkt?: string;
 }
 
 function event(grant: Grant, type: AuditEventInput['type'], actor: string, data: Record<string, unknown> = {}): AuditEventInput {
@@ -79,6 +80,7 @@ export function openGrant(req: GrantRequest, decision: Decision, now: number, pe
     ...(req.ticket !== undefined ? { ticket: req.ticket } : {}),
     ttlSeconds: req.ttlSeconds,
     breakGlass: req.breakGlass,
+    ...(req.dpopJkt !== undefined ? { dpopJkt: req.dpopJkt } : {}),
     status: 'requested',
     decision,
     approvals: [],
@@ -98,6 +100,7 @@ export function openGrant(req: GrantRequest, decision: Decision, now: number, pe
     ...(req.ticket !== undefined ? { ticket: req.ticket } : {}),
     ttlSeconds: req.ttlSeconds,
     breakGlass: req.breakGlass,
+    ...(req.dpopJkt !== undefined ? { dpopJkt: req.dpopJkt } : {}),
   });
   const decided = event(base, 'grant.decided', 'policy', {
     outcome: decision.outcome,

@@ -28,6 +28,25 @@ export interface Principal {
    * acts for itself. Filled by the OAuth token exchange (issue #4).
    */
   readonly actorChain?: readonly string[];
+  /**
+   * RFC 8693 section 4.4 `may_act` of the identity token: the actors (by their token `sub`, and
+   * `iss` when given) allowed to act for this principal. Absent = nobody may act for it.
+   */
+  readonly mayAct?: readonly { readonly sub: string; readonly iss?: string }[];
+}
+
+/** Parses a `may_act` claim (one object, or a list of them); malformed entries are dropped. */
+export function parseMayAct(claim: unknown): { sub: string; iss?: string }[] | undefined {
+  if (claim === undefined || claim === null) return undefined;
+  const list = Array.isArray(claim) ? claim : [claim];
+  const out: { sub: string; iss?: string }[] = [];
+  for (const entry of list) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    const { sub, iss } = entry as Record<string, unknown>;
+    if (typeof sub !== 'string' || sub === '') continue;
+    out.push({ sub, ...(typeof iss === 'string' && iss !== '' ? { iss } : {}) });
+  }
+  return out;
 }
 
 const PRINCIPAL_ID = /^(workload|human):[A-Za-z0-9][A-Za-z0-9._:@\/-]{0,199}$/;

@@ -11,6 +11,8 @@ import type { StintConfig } from '../config/types.js';
 import type { GrantService } from '../service/grant-service.js';
 import type { AuditService } from '../service/audit-service.js';
 import type { TargetService } from '../service/target-service.js';
+import type { TokenExchangeService } from '../service/token-exchange.js';
+import type { Clock } from '../ports/clock.js';
 import type { IntrospectionService } from '../service/introspection.js';
 import type { StintMetrics } from '../service/metrics.js';
 import type { Logger } from '../service/context.js';
@@ -22,6 +24,7 @@ import { registerAuditRoutes } from './routes/audit.js';
 import { registerOAuthRoutes } from './routes/oauth.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerTargetRoutes } from './routes/targets.js';
+import { registerOAuthTokenRoutes } from './routes/oauth-token.js';
 import { registerOpenApiRoute, collectRoutes } from './routes/openapi.js';
 
 declare module 'fastify' {
@@ -41,6 +44,10 @@ export interface HttpDeps {
   readonly grants: GrantService;
   readonly audit: AuditService;
   readonly targets: TargetService;
+  readonly tokenExchange: TokenExchangeService;
+  /** Verifies a DPoP proof (RFC 9449) for this request; returns the key thumbprint. Throws OAuthError. */
+  readonly verifyDpop: (proof: string, expected: { htm: string; htu: string }) => Promise<string>;
+  readonly clock: Clock;
   readonly introspection: IntrospectionService;
   readonly tokens: AccessTokens;
   readonly metrics: StintMetrics;
@@ -79,7 +86,7 @@ export function principalOf(request: FastifyRequest): Principal {
 
 /** Routes that need a verified caller. Authentication runs before body parsing and validation. */
 function needsAuth(url: string): boolean {
-  return url.startsWith('/v1/') || url === '/oauth/introspect';
+  return url.startsWith('/v1/') || url === '/oauth/introspect' || url === '/oauth/revoke';
 }
 
 /** Builds the fastify instance (not listening yet). */
@@ -132,6 +139,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   registerAuditRoutes(app, deps);
   registerTargetRoutes(app, deps);
   registerOAuthRoutes(app, deps);
+  registerOAuthTokenRoutes(app, deps);
   registerOpenApiRoute(app, deps, routes);
   await app.ready();
   return app;

@@ -85,7 +85,7 @@ export class CredentialService {
         value: null,
         records: await commitTransitions(tx, now, [{ transition: { grant: active.grant, events: [...opened.events, ...active.events] }, insert: true }]),
       }));
-      return { grant: active.grant, accessToken: await this.deps.tokens.issue(active.grant, now) };
+      return { grant: active.grant, accessToken: await this.deps.tokens.issue(active.grant, now, active.grant.dpopJkt) };
     }
     await inTransaction(this.deps, async (tx) => ({
       value: null,
@@ -111,7 +111,7 @@ export class CredentialService {
       }
       return { value: begun.grant, records: await commitTransitions(tx, now, [{ transition: begun }]) };
     });
-    if (grant.status === 'active') return { grant, accessToken: await this.deps.tokens.issue(grant, now) };
+    if (grant.status === 'active') return { grant, accessToken: await this.deps.tokens.issue(grant, now, grant.dpopJkt) };
     return this.provisionBegun(grant, connector!, ctarget!, actor);
   }
 
@@ -139,7 +139,7 @@ export class CredentialService {
           : t;
         return { value: sealed.grant, records: await commitTransitions(tx, now, [{ transition: sealed }]) };
       });
-      return { grant: active, accessToken: await this.deps.tokens.issue(active, now), ...(credential ? { credential } : {}) };
+      return { grant: active, accessToken: await this.deps.tokens.issue(active, now, active.dpopJkt), ...(credential ? { credential } : {}) };
     } catch (e) {
       // The grant changed while we provisioned (revoked, lapsed): the credential must not survive.
       await this.abortActivation(grant.id, `activation failed: ${describeError(e)}`);

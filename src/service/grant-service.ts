@@ -38,6 +38,8 @@ export interface GrantInput {
   readonly ticket?: string;
   readonly ttlSeconds: number;
   readonly breakGlass?: boolean;
+  /** Thumbprint of a verified DPoP key (RFC 9449): the grant's tokens are bound to it. */
+  readonly dpopJkt?: string;
 }
 
 /** A grant as callers see it: status is the effective status at read time. */
@@ -50,6 +52,16 @@ export interface GrantResult {
   readonly accessToken?: string;
   /** Target credential made for this grant alone; returned once, never stored. */
   readonly credential?: IssuedCredential;
+}
+
+/**
+ * A DPoP-bound grant's tokens go only to the holder of its key (RFC 9449 section 10: a new
+ * token must not move the binding); an unbound grant stays unbound.
+ */
+function requireSameKey(bound: string | undefined, presented: string | undefined): void {
+  if (bound !== undefined && presented !== bound) {
+    throw new StintError('forbidden', 'this grant is bound to a DPoP key; present a DPoP proof made with it');
+  }
 }
 
 export class GrantService {
@@ -144,6 +156,7 @@ export class GrantService {
       ...(input.ticket !== undefined ? { ticket: input.ticket } : {}),
       ttlSeconds: input.ttlSeconds,
       breakGlass,
+      ...(input.dpopJkt !== undefined ? { dpopJkt: input.dpopJkt } : mode.kind === 'extension' && mode.parent.dpopJkt !== undefined ? { dpopJkt: mode.parent.dpopJkt } : {}),
     };
     const opened = openGrant(req, decision, now, deps.config.grants.pendingTimeoutSeconds);
     let result: GrantResult;
@@ -153,7 +166,7 @@ export class GrantService {
         const parent = await deps.store.getGrant(mode.parent.id);
         if (parent) {
           await this.credentials.extendOnTarget(parent);
-          result = { grant: result.grant, accessToken: await deps.tokens.issue(parent, now) };
+          result = { grant: result.grant, accessToken: await deps.tokens.issue(parent, now, parent.dpopJkt) };
         }
       }
     } else if (opened.grant.status === 'approved') {
@@ -235,8 +248,9 @@ export class GrantService {
   }
 
   /** The requester picks up an approved grant: the credential is made and the TTL starts now. */
-  async activate(p: Principal, id: string): Promise<GrantResult> {
+  async activate(p: Principal, id: string, dpopJkt?: string): Promise<GrantResult> {
     const grant = await this.visibleGrant(p, id);
+    requireSameKey(grant.dpopJkt, dpopJkt);
     if (grant.principal !== p.id) throw new StintError('forbidden', 'only the requester can activate its grant');
     if (grant.kind === 'extension') throw new StintError('invalid_state', 'an extension is applied to its grant when approved; it is not activated');
     const target = this.targetOrThrow(grant);
@@ -244,12 +258,13 @@ export class GrantService {
   }
 
   /** A fresh access token for the requester's active grant (e.g. after an extension). */
-  async token(p: Principal, id: string): Promise<GrantResult> {
+  async token(p: Principal, id: string, dpopJkt?: string): Promise<GrantResult> {
     const now = this.deps.clock.now();
     const grant = await this.visibleGrant(p, id);
+    requireSameKey(grant.dpopJkt, dpopJkt);
     if (grant.principal !== p.id) throw new StintError('forbidden', 'only the requester receives the access token');
     if (!isLive(grant, now)) throw new StintError('invalid_state', `grant is ${effectiveStatus(grant, now)}`);
-    return { grant: this.view(grant, now), accessToken: await this.deps.tokens.issue(grant, now) };
+    return { grant: this.view(grant, now), accessToken: await this.deps.tokens.issue(grant, now, grant.dpopJkt) };
   }
 
   /** The requester ends its own grant because the task is done. */

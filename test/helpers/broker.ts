@@ -5,6 +5,7 @@
  */
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +58,18 @@ export async function writeTestConfig(dir: string, patch?: (yaml: string) => str
   return configPath;
 }
 
+/** A TCP port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
 export async function startTestBroker(opts: TestBrokerOptions = {}): Promise<TestBroker> {
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'stint-test-')));
   const configPath = await writeTestConfig(dir, opts.configPatch);
@@ -72,7 +85,9 @@ export async function startTestBroker(opts: TestBrokerOptions = {}): Promise<Tes
     db = await createTestDatabase();
     databaseUrl = db.url;
   }
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '', ...opts.env };
+  // A real port up front, so the derived publicUrl (token `iss`, OAuth metadata) is the URL clients use.
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '', STINT_PORT: String(port), ...opts.env };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   const clock: Clock | undefined = opts.clock;
   const broker = await startBroker({
@@ -82,7 +97,7 @@ export async function startTestBroker(opts: TestBrokerOptions = {}): Promise<Tes
     startWorker: clock === undefined,
     logLevel: process.env.STINT_TEST_LOG ?? 'silent',
     host: '127.0.0.1',
-    port: 0,
+    port,
   });
   const devKey = await loadOrCreateDevIssuerKey(broker.config.dev.keyFile);
   const tokens = new Map<string, string>();

@@ -1,7 +1,7 @@
 import type { JWTPayload } from 'jose';
 
 import type { IssuerConfig } from '../../config/types.js';
-import { isPrincipalId, type Principal } from '../../core/principal.js';
+import { isPrincipalId, parseMayAct, type Principal } from '../../core/principal.js';
 import { claimAt, scalarClaimString } from './claim-path.js';
 import { unauthenticated, untrusted } from './unauthenticated.js';
 
@@ -43,5 +43,12 @@ export function mapIssuerClaims(issuer: IssuerConfig, claims: JWTPayload): Princ
     attributes: Object.freeze(attributes),
     issuer: issuer.name,
     subject: claims.sub,
+     ...mayActOf(claims),
   });
+}
+
+/** RFC 8693 `may_act`, when the token carries one. */
+function mayActOf(claims: JWTPayload): { mayAct?: { sub: string; iss?: string }[] } {
+  const mayAct = parseMayAct(claims.may_act);
+  return mayAct === undefined ? {} : { mayAct: Object.freeze(mayAct) as { sub: string; iss?: string }[] };
 }

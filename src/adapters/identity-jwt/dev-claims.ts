@@ -1,6 +1,6 @@
 import type { JWTPayload } from 'jose';
 
-import { parsePrincipalId, type Principal, type WorkloadKind } from '../../core/principal.js';
+import { parseMayAct, parsePrincipalId, type Principal, type WorkloadKind } from '../../core/principal.js';
 import { unauthenticated } from './unauthenticated.js';
 
 /**
@@ -54,5 +54,12 @@ export function mapDevClaims(issuerName: string, claims: JWTPayload): Principal 
     attributes: Object.freeze(devAttributes(claims[DEV_CLAIMS.attributes])),
     issuer: issuerName,
     subject: sub,
+     ...mayActOf(claims),
   });
+}
+
+/** RFC 8693 `may_act`, when the token carries one. */
+function mayActOf(claims: JWTPayload): { mayAct?: { sub: string; iss?: string }[] } {
+  const mayAct = parseMayAct(claims.may_act);
+  return mayAct === undefined ? {} : { mayAct: Object.freeze(mayAct) as { sub: string; iss?: string }[] };
 }

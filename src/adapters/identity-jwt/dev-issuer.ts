@@ -119,6 +119,8 @@ export interface MintDevTokenOptions {
   readonly ttlSeconds?: number;
   /** Epoch ms. */
   readonly now: number;
+  /** RFC 8693 `may_act`: who may act for this principal (token exchange delegation). */
+  readonly mayAct?: { readonly sub: string; readonly iss?: string } | readonly { readonly sub: string; readonly iss?: string }[];
 }
 
 /**
@@ -137,6 +139,7 @@ export async function mintDevToken(opts: MintDevTokenOptions): Promise<string> {
     ...(kind !== undefined ? { [DEV_CLAIMS.kind]: kind } : {}),
     [DEV_CLAIMS.tenant]: opts.principal?.tenant ?? DEV_DEFAULT_TENANT,
     [DEV_CLAIMS.attributes]: { ...(opts.principal?.attributes ?? {}) },
+    ...(opts.mayAct !== undefined ? { may_act: opts.mayAct } : {}),
   })
     .setProtectedHeader({ alg: 'EdDSA', kid: opts.key.kid, typ: 'JWT' })
     .setIssuer(opts.issuer)
