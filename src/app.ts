@@ -22,6 +22,7 @@ import type { Connector, ConnectorRegistry } from './ports/connector.js';
 import type { AccessTokens } from './ports/tokens.js';
 import type { Store } from './ports/store.js';
 import { EventBus, timeSortableId, type Logger, type ServiceDeps } from './service/context.js';
+import { GrantInsertBatcher } from './service/grant-batcher.js';
 import { createMetrics } from './service/metrics.js';
 import { CredentialService } from './service/credential-service.js';
 import { GrantService } from './service/grant-service.js';
@@ -30,6 +31,7 @@ import { AuditService } from './service/audit-service.js';
 import { IntrospectionService } from './service/introspection.js';
 import { TargetService } from './service/target-service.js';
 import { OAuthError, TokenExchangeService } from './service/token-exchange.js';
+import { dpopErrorOf, oauthErrorForDpop, storeReplayGuard, verifyDpopProof } from './adapters/dpop/index.js';
 import { cachingIdentityVerifier } from './service/identity-cache.js';
 import { buildHttpServer } from './http/server.js';
 
@@ -88,17 +90,28 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     );
   }
 
+  // Independent start-up work runs together: PGlite's WASM start overlaps policy validation,
+  // key loading and file I/O (restart time is a goal: docs/benchmarks.md).
   const roleNames = [...new Set(Object.values(config.targets).flatMap((t) => Object.keys(t.roles)))];
-  const policy = await loadCedarPolicies({ dir: config.policyDir, roleNames });
-  const ring = await loadOrCreateTokenKeys(config.tokens.keysFile, config.tokens.algorithm);
-  const auditKey = await loadOrCreateAuditKey(config.audit.keyFile);
-  const sealer = createAesGcmSealer(await loadOrCreateSealKey(config.credentials.sealKeyFile));
-  const devKey = config.dev.enabled ? await loadOrCreateDevIssuerKey(config.dev.keyFile) : undefined;
-
-  const store =
-    config.store.kind === 'postgres'
-      ? await openStore({ kind: 'postgres', url: config.store.url!.reveal() })
-      : await openStore({ kind: 'pglite', dataDir: config.store.dataDir });
+  const opening = config.store.kind === 'postgres'
+    ? openStore({ kind: 'postgres', url: config.store.url!.reveal() })
+    : openStore({ kind: 'pglite', dataDir: config.store.dataDir });
+  const loading = Promise.all([
+    loadCedarPolicies({ dir: config.policyDir, roleNames }),
+    loadOrCreateTokenKeys(config.tokens.keysFile, config.tokens.algorithm),
+    loadOrCreateAuditKey(config.audit.keyFile),
+    loadOrCreateSealKey(config.credentials.sealKeyFile),
+    config.dev.enabled ? loadOrCreateDevIssuerKey(config.dev.keyFile) : Promise.resolve(undefined),
+  ]);
+  const [opened, loaded] = await Promise.allSettled([opening, loading]);
+  if (loaded.status === 'rejected') {
+    if (opened.status === 'fulfilled') await opened.value.close();
+    throw loaded.reason;
+  }
+  if (opened.status === 'rejected') throw opened.reason;
+  const store = opened.value;
+  const [policy, ring, auditKey, sealKey, devKey] = loaded.value;
+  const sealer = createAesGcmSealer(sealKey);
 
   const closers: (() => Promise<void>)[] = [];
   try {
@@ -137,6 +150,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       bus,
       log,
       metrics,
+      newGrants: new GrantInsertBatcher(store, clock, bus),
       newId: () => timeSortableId(clock.now()),
     };
     const credentials = new CredentialService(deps);
@@ -167,6 +181,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     await targets.reconcileAll();
     ready = true;
 
+    const dpopReplay = storeReplayGuard(store);
     const auditAuthFailure = async (reason: string, req: { method: string; url: string; ip: string }): Promise<void> => {
       const records = await store.transaction((tx) =>
         tx.appendAudit([{ type: 'auth.failed', actor: 'anonymous', data: { reason, method: req.method, path: req.url, ip: req.ip } }], clock.now()),
@@ -191,8 +206,14 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       auditAuthFailure,
       tokenExchange,
       clock,
-      verifyDpop: async () => {
-        throw new OAuthError('invalid_dpop_proof', 'DPoP is not enabled on this broker');
+      verifyDpop: async (proof, expected) => {
+        try {
+          return (await verifyDpopProof(proof, { ...expected, now: clock.now() }, dpopReplay)).jkt;
+        } catch (e) {
+          const reason = dpopErrorOf(e);
+          if (reason === undefined) throw e;
+          throw new OAuthError(oauthErrorForDpop(reason), 'invalid DPoP proof', 400, {}, e instanceof StintError ? e.internalReason : reason);
+        }
       },
     });
     const host = opts.host ?? config.server.host;

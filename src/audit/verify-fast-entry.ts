@@ -22,7 +22,7 @@
  * rules are those of `shapeProblem` (verify-entry-shape.ts), checked on the text; seq and time
  * must be plain decimal integers below 10^15 (exact doubles), which every stored entry has.
  */
-import { ENTRY_MEMBERS, PREV_PATTERN, type EntryFields } from './verify-entry-shape.js';
+import { PREV_PATTERN, type EntryFields } from './verify-entry-shape.js';
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -81,8 +81,9 @@ function skipNumber(text: string, start: number): number {
   const end = numberEnd(text, start);
   if (smallInteger(text, start, end) >= 0) return end;
   const token = text.slice(start, end);
-  // Number::toString never writes "Infinity" or "NaN" from these characters, nor an invalid token.
-  return token !== '' && String(Number(token)) === token ? end : -1;
+  // What Number::toString writes for a finite value is a valid JSON number (and never "NaN" or
+  // "Infinity", which these characters cannot spell).
+  return String(Number(token)) === token ? end : -1;
 }
 
 /** End of the string at `start` (plain: the next quote closes it), or -1. */
@@ -105,6 +106,7 @@ function skipValue(text: string, start: number, depth: number): number {
   return -1;
 }
 
+/** End of the canonical array at `start` (its `[`), or -1. */
 function skipArray(text: string, start: number, depth: number): number {
   if (depth > MAX_DEPTH) return -1;
   let p = start + 1;
@@ -119,6 +121,7 @@ function skipArray(text: string, start: number, depth: number): number {
   }
 }
 
+/** End of the canonical object at `start` (its `{`), or -1: names strictly ascending. */
 function skipObject(text: string, start: number, depth: number): number {
   if (depth > MAX_DEPTH) return -1;
   let p = start + 1;
@@ -126,6 +129,7 @@ function skipObject(text: string, start: number, depth: number): number {
   let lastName = -1;
   let lastNameEnd = -1;
   for (;;) {
+    // The name is text[p + 1, nameEnd): nameEnd is its closing quote.
     const nameEnd = skipString(text, p) - 1;
     if (nameEnd < 0 || text.charCodeAt(nameEnd + 1) !== COLON) return -1;
     if (lastName >= 0 && !sortsBefore(text, lastName, lastNameEnd, p + 1, nameEnd)) return -1;
@@ -140,63 +144,66 @@ function skipObject(text: string, start: number, depth: number): number {
   }
 }
 
+/** Start of the value of member `name` (written `,"name":` or `"name":`) at `pos`, or -1. */
+function member(text: string, pos: number, name: string): number {
+  return text.startsWith(name, pos) ? pos + name.length : -1;
+}
+
+/** The value of the string text[start, end) (plain: the text between its quotes). */
+function stringBefore(text: string, start: number, end: number): string {
+  return text.slice(start + 1, end - 1);
+}
+
 /**
  * The members of `text` if it is a well-formed entry in canonical form (see the file comment),
  * else undefined: the reference checks must then decide. `knownLeaf` is a leaf hash the verifier
  * computed, or "": a `prev` equal to it needs no pattern check (it is the usual link).
+ *
+ * The members must come in the one order canonical form allows, which is how every entry is
+ * written (src/audit/event.ts): actor, data, grantId?, prev, seq, tenant?, time, type. Any other
+ * layout, valid or not, is left to the reference checks.
  */
 export function readCanonicalEntry(text: string, knownLeaf: string): EntryFields | undefined {
   if (text.charCodeAt(0) !== OPEN_OBJECT || text.indexOf('\\') >= 0 || NOT_PLAIN.test(text)) return undefined;
-  let seq = -1;
-  let time = -1;
-  let type: string | undefined;
-  let actor: string | undefined;
+  // Every `at` is checked before use: startsWith and slice would read -1 as 0.
+  let at = member(text, 1, '"actor":');
+  let p = skipString(text, at);
+  if (at < 0 || p < 0) return undefined;
+  const actor = stringBefore(text, at, p);
+  at = member(text, p, ',"data":');
+  if (at < 0 || text.charCodeAt(at) !== OPEN_OBJECT) return undefined;
+  p = skipObject(text, at, 1);
+  if (p < 0) return undefined;
   let grantId: string | undefined;
-  let prev: string | undefined;
-  let data = false;
-  let lastName = -1;
-  let lastNameEnd = -1;
-  let p = 1;
-  if (text.charCodeAt(p) === CLOSE_OBJECT) return undefined;
-  for (;;) {
-    const nameEnd = skipString(text, p) - 1;
-    if (nameEnd < 0 || text.charCodeAt(nameEnd + 1) !== COLON) return undefined;
-    if (lastName >= 0 && !sortsBefore(text, lastName, lastNameEnd, p + 1, nameEnd)) return undefined;
-    lastName = p + 1;
-    lastNameEnd = nameEnd;
-    const name = text.slice(p + 1, nameEnd);
-    if (!ENTRY_MEMBERS.has(name)) return undefined;
-    const at = nameEnd + 2;
-    if (name === 'seq' || name === 'time') {
-      p = numberEnd(text, at);
-      const value = smallInteger(text, at, p);
-      if (value < 0) return undefined;
-      if (name === 'seq') seq = value;
-      else time = value;
-    } else if (name === 'data') {
-      if (text.charCodeAt(at) !== OPEN_OBJECT) return undefined;
-      p = skipObject(text, at, 1);
-      data = true;
-    } else {
-      // type, actor, grantId, tenant, prev: strings.
-      p = skipString(text, at);
-      if (p < 0) return undefined;
-      const value = text.slice(at + 1, p - 1);
-      if (name === 'type') type = value;
-      else if (name === 'actor') actor = value;
-      else if (name === 'grantId') grantId = value;
-      else if (name === 'prev') prev = value;
-    }
+  at = member(text, p, ',"grantId":');
+  if (at >= 0) {
+    p = skipString(text, at);
     if (p < 0) return undefined;
-    const c = text.charCodeAt(p);
-    if (c === CLOSE_OBJECT) {
-      if (p + 1 !== text.length) return undefined;
-      break;
-    }
-    if (c !== COMMA) return undefined;
-    p++;
+    grantId = stringBefore(text, at, p);
   }
-  if (seq < 0 || time < 0 || type === undefined || actor === undefined || !data || prev === undefined) return undefined;
+  at = member(text, p, ',"prev":');
+  p = skipString(text, at);
+  if (at < 0 || p < 0) return undefined;
+  const prev = stringBefore(text, at, p);
   if (prev !== knownLeaf && !PREV_PATTERN.test(prev)) return undefined;
+  at = member(text, p, ',"seq":');
+  if (at < 0) return undefined;
+  p = numberEnd(text, at);
+  const seq = smallInteger(text, at, p);
+  if (seq < 0) return undefined;
+  at = member(text, p, ',"tenant":');
+  if (at >= 0) {
+    p = skipString(text, at);
+    if (p < 0) return undefined;
+  }
+  at = member(text, p, ',"time":');
+  if (at < 0) return undefined;
+  p = numberEnd(text, at);
+  const time = smallInteger(text, at, p);
+  if (time < 0) return undefined;
+  at = member(text, p, ',"type":');
+  p = skipString(text, at);
+  if (at < 0 || p < 0 || p !== text.length - 1 || text.charCodeAt(p) !== CLOSE_OBJECT) return undefined;
+  const type = stringBefore(text, at, p);
   return grantId === undefined ? { seq, time, type, actor, prev } : { seq, time, type, actor, grantId, prev };
 }

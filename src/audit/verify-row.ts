@@ -1,7 +1,10 @@
 /**
  * The checks one stored audit row must pass on its own: its text is the RFC 8785 canonical
  * JSON of a well-formed entry (src/audit/event.ts), its stored RFC 6962 leaf hash is the hash
- * of that text, and the columns stored beside the text say the same as the text.
+ * of that text, and the columns stored beside the text say the same as the text. The text check
+ * runs a one-pass fast path for the entries the broker writes (verify-fast-entry.ts) and the
+ * reference checks (JSON.parse, canonicalize, shapeProblem) for anything the fast path does not
+ * take, so their verdicts are the only ones ever reported.
  */
 import type { AuditRecord } from '../core/events.js';
 import { canonicalize } from './jcs.js';

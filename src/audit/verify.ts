@@ -82,6 +82,11 @@ interface RangeFault {
   readonly to: number;
 }
 
+/** Appends `items` to `list` (a loop: a damaged log can have more problems than a call has arguments). */
+function pushAll<T>(list: T[], items: readonly T[]): void {
+  for (const item of items) list.push(item);
+}
+
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a).equals(Buffer.from(b));
 }
@@ -195,43 +200,52 @@ export async function verifyAuditLog(source: AuditSource, opts: AuditVerifyOptio
   let size = 0;
   let nextCheckpoint = 0;
   let headFrontier: string[] | undefined = head?.size === 0 ? [] : undefined;
+  const headSize = head?.size ?? -1;
+  // The root costs O(log n) hashes: the frontier is only folded at a checkpoint's size.
+  let dueSize = checkpoints[0]?.size ?? -1;
   const compareCheckpoints = (): void => {
-    // The root costs O(log n) hashes: only fold the frontier when a checkpoint is due.
-    if (checkpoints[nextCheckpoint]?.size !== size) return;
     const root = tree.root();
     for (; nextCheckpoint < checkpoints.length && checkpoints[nextCheckpoint]!.size === size; nextCheckpoint++) {
       const cp = checkpoints[nextCheckpoint]!;
       cp.matched = bytesEqual(root, cp.rootHash);
     }
+    dueSize = checkpoints[nextCheckpoint]?.size ?? -1;
   };
-  compareCheckpoints();
+  if (dueSize === 0) compareCheckpoints();
 
   let fromSeq = 0;
   let previousLeafHex = '';
+  let reading = source.readAudit(fromSeq, batchSize);
   for (;;) {
-    const rows = await source.readAudit(fromSeq, batchSize);
+    const rows = await reading;
     if (rows.length === 0) {
       // A gap of deleted rows longer than a batch reads as empty; the head says more follow.
       if (head !== undefined && fromSeq < head.size) {
         fromSeq += batchSize;
+        reading = source.readAudit(fromSeq, batchSize);
         continue;
       }
       break;
     }
+    // The next batch (from where this one ends, the same call as after it) is read while this
+    // one is checked: a broker or a database server works meanwhile. If this batch turns out
+    // to be out of order, that read is abandoned: its failure must not go unhandled.
+    reading = source.readAudit(rows[rows.length - 1]!.seq + 1, batchSize);
+    reading.catch(() => undefined);
     for (const record of rows) {
       if (!(record.seq >= fromSeq)) throw new StintError('internal', 'the audit source returned rows out of order');
       fromSeq = record.seq + 1;
       const facts = inspectRow(record, size, previousLeafHex);
       previousLeafHex = facts.leafHex;
-      for (const p of facts.problems) problems.push(p);
+      if (facts.problems.length > 0) pushAll(problems, facts.problems);
       order.add(facts);
       tree.append(facts.leafHex);
       size++;
-      if (head !== undefined && size === head.size) headFrontier = tree.frontierHex();
-      compareCheckpoints();
+      if (size === headSize) headFrontier = tree.frontierHex();
+      if (size === dueSize) compareCheckpoints();
     }
   }
-  problems.push(...order.finish());
+  pushAll(problems, order.finish());
 
   if (head !== undefined) {
     if (headFrontier === undefined) {

@@ -24,7 +24,7 @@ export interface ChildBroker {
 }
 
 /** A TCP port that was free a moment ago (the child binds it right after). */
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();

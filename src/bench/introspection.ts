@@ -4,7 +4,8 @@
  * Stint: `POST /oauth/introspect` (RFC 7662) over keep-alive HTTP to a broker in its own
  * process, for a real active token: caller authentication (cached identity), token signature
  * and claims, and the grant read from the store. Also `IntrospectionService.introspect`
- * in-process, to separate HTTP cost from Stint's own. Reference: `verifyAccessToken` (jose
+ * in-process, and `GET /healthz` through the same client (the bare HTTP round trip), to
+ * separate HTTP cost from Stint's own. Reference: `verifyAccessToken` (jose
  * `jwtVerify` with the broker's key ring) of the same token in-process, same concurrency,
  * before and after (averaged).
  */
@@ -29,6 +30,11 @@ export interface IntrospectionResult {
   readonly concurrency: number;
   /** `POST /oauth/introspect` over keep-alive HTTP. */
   readonly http: Rate;
+  /**
+   * `GET /healthz` through the same client and broker: the HTTP round trip with no work behind
+   * it, the ceiling any HTTP endpoint can reach on this machine (context for `http`).
+   */
+  readonly httpFloor: Rate;
   /** `IntrospectionService.introspect` in-process. */
   readonly inProcess: Rate;
   /** `verifyAccessToken` of the same token: mean of the runs before and after. */
@@ -79,6 +85,7 @@ export async function benchIntrospection(ws: BenchWorkspace, opts: Introspection
   const child = await spawnBroker(ws, state);
   const client = new KeepAliveClient(child.url, opts.concurrency);
   let http: Rate;
+  let httpFloor: Rate;
   try {
     const headers = { authorization: `Bearer ${identityToken}`, 'content-type': 'application/x-www-form-urlencoded' };
     const body = new URLSearchParams({ token: accessToken }).toString();
@@ -86,10 +93,11 @@ export async function benchIntrospection(ws: BenchWorkspace, opts: Introspection
       const answer = (await client.json('POST', '/oauth/introspect', 200, { headers, body })) as { active: boolean };
       if (answer.active !== true) throw new Error('the bench token introspected as inactive over HTTP');
     });
+    httpFloor = await measureWarm(opts.requests, opts.concurrency, () => client.json('GET', '/healthz', 200));
   } finally {
     client.close();
     await child.stop();
   }
   const rawAfter = await measureWarm(opts.requests, opts.concurrency, verifyOnce);
-  return { concurrency: opts.concurrency, http, inProcess, rawVerify: combineRates([rawBefore, rawAfter]), rawVerifyRuns: [rawBefore, rawAfter] };
+  return { concurrency: opts.concurrency, http, httpFloor, inProcess, rawVerify: combineRates([rawBefore, rawAfter]), rawVerifyRuns: [rawBefore, rawAfter] };
 }

@@ -60,11 +60,12 @@ export function issuanceRows(r: IssuanceResult): ReportRow[] {
   ];
 }
 
-/** Goal 2: judged on HTTP introspection; the in-process figure is context. */
+/** Goal 2: judged on HTTP introspection; in-process introspection and the bare HTTP round trip are context. */
 export function introspectionRows(r: IntrospectionResult): ReportRow[] {
   return [
     ratioRow(`Introspections, HTTP (c=${r.concurrency})`, r.http.perSecond, r.rawVerify.perSecond, 'raw JWT verify', true),
     ratioRow(`Introspections, in-process (c=${r.concurrency})`, r.inProcess.perSecond, r.rawVerify.perSecond, 'raw JWT verify', false),
+    ratioRow(`HTTP round trip alone, GET /healthz (c=${r.concurrency})`, r.httpFloor.perSecond, r.rawVerify.perSecond, 'raw JWT verify', false),
   ];
 }
 

@@ -20,7 +20,8 @@ import { benchIssuance } from './issuance.js';
 import { withTimeout } from './measure.js';
 import { auditRows, errorRow, formatTable, introspectionRows, issuanceRows, scaleRows, type ReportRow } from './report.js';
 import { benchScale } from './scale.js';
-import { Cleanup, createWorkspace, phaseWorkspace, postgresServerVersion, type BenchWorkspace } from './setup.js';
+import { Cleanup } from './cleanup.js';
+import { createWorkspace, phaseWorkspace, postgresServerVersion, type BenchWorkspace } from './setup.js';
 
 /** One benchmark of the run. */
 interface Phase {

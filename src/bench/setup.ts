@@ -20,6 +20,7 @@ import { createIdentityVerifier, devPublicJwks, loadOrCreateDevIssuerKey, mintDe
 import { openStore } from '../adapters/store-sql/index.js';
 import type { Principal } from '../core/principal.js';
 import { systemClock } from '../ports/clock.js';
+import { Cleanup } from './cleanup.js';
 
 /** The repository root (this file is src/bench/setup.ts or dist/bench/setup.js). */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -38,37 +39,6 @@ export const BENCH_WORKLOAD = 'workload:deploy-bot';
 
 /** Which store a benchmark runs on. */
 export type BenchStoreKind = 'pglite' | 'postgres';
-
-/** Steps run last-in first-out when the run ends; a failing step does not stop the others. */
-export class Cleanup {
-  private readonly steps: { label: string; run: () => Promise<void> | void }[] = [];
-
-  /** Registers a step; returns a function that runs it now (once) and unregisters it. */
-  add(label: string, run: () => Promise<void> | void): () => Promise<void> {
-    const step = { label, run };
-    this.steps.push(step);
-    return async () => {
-      const i = this.steps.indexOf(step);
-      if (i < 0) return;
-      this.steps.splice(i, 1);
-      await step.run();
-    };
-  }
-
-  /** Runs every registered step, newest first; returns the labels of the steps that failed. */
-  async runAll(): Promise<string[]> {
-    const failed: string[] = [];
-    while (this.steps.length > 0) {
-      const step = this.steps.pop()!;
-      try {
-        await step.run();
-      } catch (err) {
-        failed.push(`${step.label}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-    return failed;
-  }
-}
 
 /** One bench run's temporary root, its cleanup, and the shared PGlite template. */
 export interface BenchWorkspace {
@@ -137,7 +107,7 @@ export interface BenchState {
   readonly dir: string;
   readonly configPath: string;
   readonly store: BenchStoreKind;
-  /** PGlite data directory (pglite only). */
+  /** PGlite data directory (not used on PostgreSQL). */
   readonly dataDir: string;
   /** The database URL (postgres only). */
   readonly databaseUrl?: string;

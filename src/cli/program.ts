@@ -8,6 +8,7 @@ import { registerServe } from './commands/serve.js';
 import { registerToken } from './commands/token.js';
 import { registerTargets } from './commands/targets.js';
 import { registerDemoSetup } from './commands/demo-setup.js';
+import { registerMcp } from './commands/mcp.js';
 import { DEFAULT_SERVER_URL } from './globals.js';
 
 /**
@@ -33,5 +34,6 @@ export function buildProgram(version: string): Command {
   registerAudit(program);
   registerTargets(program);
   registerDemoSetup(program);
+  registerMcp(program);
   return program;
 }

@@ -5,7 +5,6 @@
  */
 export const EVENT_TYPES = [
   'grant.requested',
-  'grant.decided',
   'grant.denied',
   'grant.pending',
   'grant.approval_recorded',

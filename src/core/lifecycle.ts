@@ -101,17 +101,18 @@ export function openGrant(req: GrantRequest, decision: Decision, now: number, pe
     ttlSeconds: req.ttlSeconds,
     breakGlass: req.breakGlass,
     ...(req.dpopJkt !== undefined ? { dpopJkt: req.dpopJkt } : {}),
-  });
-  const decided = event(base, 'grant.decided', 'policy', {
-    outcome: decision.outcome,
-    policies: [...decision.policies],
-    errors: [...decision.errors],
-    approvalsRequired: decision.approvalsRequired,
+    // Which policies decided, recorded with the request itself (one entry, not two).
+    decision: {
+      outcome: decision.outcome,
+      policies: [...decision.policies],
+      errors: [...decision.errors],
+      approvalsRequired: decision.approvalsRequired,
+    },
   });
   switch (decision.outcome) {
     case 'deny': {
       const grant: Grant = { ...base, status: 'denied', endedAt: now, endedBy: 'policy' };
-      return { grant, events: [requested, decided, event(grant, 'grant.denied', 'policy', { by: 'policy', policies: [...decision.policies] })] };
+      return { grant, events: [requested, event(grant, 'grant.denied', 'policy', { by: 'policy', policies: [...decision.policies] })] };
     }
     case 'approval': {
       const grant: Grant = { ...base, status: 'pending_approval', decisionDeadline: now + pendingTimeoutSeconds * 1000 };
@@ -119,14 +120,13 @@ export function openGrant(req: GrantRequest, decision: Decision, now: number, pe
         grant,
         events: [
           requested,
-          decided,
           event(grant, 'grant.pending', 'policy', { approvalsRequired: decision.approvalsRequired, decisionDeadline: grant.decisionDeadline }),
         ],
       };
     }
     case 'auto': {
       const grant: Grant = { ...base, status: 'approved', decisionDeadline: now + pendingTimeoutSeconds * 1000 };
-      return { grant, events: [requested, decided, event(grant, 'grant.approved', 'policy', { by: 'policy' })] };
+      return { grant, events: [requested, event(grant, 'grant.approved', 'policy', { by: 'policy' })] };
     }
   }
 }

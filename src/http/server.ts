@@ -25,6 +25,7 @@ import { registerOAuthRoutes } from './routes/oauth.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerTargetRoutes } from './routes/targets.js';
 import { registerOAuthTokenRoutes } from './routes/oauth-token.js';
+import { registerMcpRoute } from './routes/mcp.js';
 import { registerOpenApiRoute, collectRoutes } from './routes/openapi.js';
 
 declare module 'fastify' {
@@ -140,6 +141,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   registerTargetRoutes(app, deps);
   registerOAuthRoutes(app, deps);
   registerOAuthTokenRoutes(app, deps);
+  registerMcpRoute(app, deps);
   registerOpenApiRoute(app, deps, routes);
   await app.ready();
   return app;

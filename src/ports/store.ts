@@ -76,6 +76,15 @@ export interface Store {
   /** Raw leaf hashes (32 bytes each) for seq in [from, to), ascending; for proofs. */
   readLeafHashes(from: number, to: number): Promise<Uint8Array[]>;
   latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
+  /**
+   * Records that the DPoP proof `jti` signed by the key with thumbprint `jkt` was used, until
+   * `expiresAt` (epoch ms). Resolves true when the pair was new, false when it is already
+   * recorded and not yet expired (a replay, RFC 9449 section 11.1). Atomic across replicas:
+   * of concurrent calls with the same pair exactly one resolves true. Also deletes a bounded
+   * number of rows that expired before `now`, so the table stays as small as the live window.
+   * Text that PostgreSQL cannot store exactly is refused with `invalid_request`.
+   */
+  rememberDpopJti(jkt: string, jti: string, expiresAt: number, now: number): Promise<boolean>;
   close(): Promise<void>;
 }
 

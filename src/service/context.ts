@@ -15,6 +15,7 @@ import type { GrantsConfig, TargetConfig, ApproverConfig } from '../config/types
 import type { Transition } from '../core/lifecycle.js';
 import type { Grant } from '../core/grant.js';
 import type { StintMetrics } from './metrics.js';
+import type { GrantInsertBatcher } from './grant-batcher.js';
 
 /** Minimal structured logger (pino-compatible). Never pass secrets. */
 export interface Logger {
@@ -46,6 +47,8 @@ export interface ServiceDeps {
   readonly bus: EventBus;
   readonly log: Logger;
   readonly metrics: StintMetrics;
+  /** Inserts new grants with their events in group commits. */
+  readonly newGrants: GrantInsertBatcher;
   /** New grant ids; time-sortable so keyset paging follows creation order. */
   readonly newId: () => string;
 }

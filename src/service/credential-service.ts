@@ -81,16 +81,10 @@ export class CredentialService {
     if (!hasSideEffects(connector)) {
       // Nothing outside the store changes: request, decision and activation commit together.
       const active = activate(begun.grant, now, actor, false);
-      await inTransaction(this.deps, async (tx) => ({
-        value: null,
-        records: await commitTransitions(tx, now, [{ transition: { grant: active.grant, events: [...opened.events, ...active.events] }, insert: true }]),
-      }));
+      await this.deps.newGrants.insert(active.grant, [...opened.events, ...active.events]);
       return { grant: active.grant, accessToken: await this.deps.tokens.issue(active.grant, now, active.grant.dpopJkt) };
     }
-    await inTransaction(this.deps, async (tx) => ({
-      value: null,
-      records: await commitTransitions(tx, now, [{ transition: { grant: begun.grant, events: [...opened.events, ...begun.events] }, insert: true }]),
-    }));
+    await this.deps.newGrants.insert(begun.grant, [...opened.events, ...begun.events]);
     return this.provisionBegun(begun.grant, connector, ctarget, actor);
   }
 

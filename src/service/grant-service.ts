@@ -172,7 +172,7 @@ export class GrantService {
     } else if (opened.grant.status === 'approved') {
       result = await this.credentials.activateNew(opened, target, p.id);
     } else {
-      await inTransaction(deps, async (tx) => ({ value: null, records: await commitTransitions(tx, now, [{ transition: opened, insert: true }]) }));
+      await deps.newGrants.insert(opened.grant, opened.events);
       result = { grant: opened.grant };
     }
     deps.metrics.decisionSeconds.observe({ outcome: decision.outcome }, Number(process.hrtime.bigint() - started) / 1e9);

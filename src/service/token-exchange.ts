@@ -41,6 +41,7 @@ export type OAuthErrorCode =
   | 'slow_down'
   | 'expired_token'
   | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   | 'temporarily_unavailable';
 
 /** An OAuth error answer. Never carries a secret; `extra` adds members like `grant_id`. */

@@ -275,7 +275,7 @@ describe.each(['pglite', 'postgres'] as const)('grant lifecycle over HTTP on %s'
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
     const types = new Set((await source.readAudit(0, 1000)).map((e: { type: string }) => e.type));
-    for (const type of ['grant.requested', 'grant.decided', 'grant.approved', 'grant.activated', 'grant.completed', 'grant.expired', 'grant.revoked', 'grant.denied', 'grant.extended', 'grant.reviewed', 'credential.verified_revoked']) {
+    for (const type of ['grant.requested', 'grant.approved', 'grant.activated', 'grant.completed', 'grant.expired', 'grant.revoked', 'grant.denied', 'grant.extended', 'grant.reviewed', 'credential.verified_revoked']) {
       expect(types).toContain(type);
     }
   });

@@ -23,7 +23,7 @@
  * store, two direct opens (raw SQL, then openStore), one broker start and one or two CLI runs:
  * roughly 2-4 s per case here, 7 cases per backend.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -42,6 +42,12 @@ import { ADMIN_POSTGRES_URL } from '../helpers/stores.js';
 import { assertBuilt, runCli, type CliRun } from '../cli/run-cli.js';
 
 type Backend = 'pglite' | 'postgres';
+
+/**
+ * The log's checkpoint origin, pinned: by default it derives from the public URL, whose port a
+ * test broker picks anew at every start, and checkpoints name their origin.
+ */
+const pinOrigin = (yaml: string): string => yaml.replace(/^audit:\n/m, 'audit:\n  origin: stint.test/tamper\n');
 
 /** A Monday 10:00 UTC: inside the example config's business hours. */
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
@@ -93,7 +99,7 @@ async function copyState(base: TestBroker, backend: Backend): Promise<StateCopy>
   const dir = mkdtempSync(join(tmpdir(), 'stint-tamper-'));
   cpSync(base.dir, dir, { recursive: true });
   if (backend === 'pglite') return { dir, remove: async () => rmSync(dir, { recursive: true, force: true }) };
-  const name = `${databaseName(base.databaseUrl!)}_${dir.slice(-6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
+  const name = `${databaseName(base.databaseUrl!)}_${randomBytes(4).toString('hex')}`;
   await withAdmin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${databaseName(base.databaseUrl!)}`));
   const url = new URL(base.databaseUrl!);
   url.pathname = `/${name}`;
@@ -278,11 +284,10 @@ describe.each<Backend>(['pglite', 'postgres'])('the audit verifier on a real %s 
   let origin: string;
   /** Entries the saved checkpoint covers. */
   let checkpointSize: number;
-  let auditorToken: string;
 
   beforeAll(async () => {
     assertBuilt();
-    base = await startTestBroker({ store: backend, clock: new ManualClock(T0) });
+    base = await startTestBroker({ store: backend, clock: new ManualClock(T0), configPatch: pinOrigin });
     const call = async (who: string, method: string, path: string, body?: unknown): Promise<any> => {
       const res = await base.call(who, method, path, body);
       expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
@@ -301,11 +306,15 @@ describe.each<Backend>(['pglite', 'postgres'])('the audit verifier on a real %s 
       expect((await call(BOT, 'POST', `/v1/grants/${write.grant.id}/activate`, {})).grant.status).toBe('active');
       expect((await request('write')).grant.status).toBe('denied');
     }
-    auditorToken = await base.tokenFor('human:audrey');
     savedCheckpoint = join(base.dir, 'saved-checkpoint.txt');
-    const saved = await runCli(['--json', 'audit', 'checkpoint', '--out', savedCheckpoint], { url: base.url, token: auditorToken, cwd: base.dir });
+    const saved = await runCli(['--json', 'audit', 'checkpoint', '--out', savedCheckpoint], {
+      url: base.url,
+      token: await base.tokenFor('human:audrey'),
+      cwd: base.dir,
+    });
     expect(saved.code, saved.stderr).toBe(0);
     ({ verifierKey, origin, size: checkpointSize } = JSON.parse(saved.stdout) as { verifierKey: string; origin: string; size: number });
+    expect(origin).toBe('stint.test/tamper');
     const served = await base.call('human:audrey', 'GET', '/v1/audit/checkpoint');
     expect(served.body).toMatchObject({ size: checkpointSize, verifierKey, note: await readFile(savedCheckpoint, 'utf8') });
     expect(checkpointSize).toBeGreaterThanOrEqual(30);
@@ -348,10 +357,18 @@ describe.each<Backend>(['pglite', 'postgres'])('the audit verifier on a real %s 
         await store.close();
       }
 
-      restarted = await startTestBroker({ store: backend, clock: new ManualClock(T0 + 60_000), dir: state.dir, ...(state.databaseUrl ? { databaseUrl: state.databaseUrl } : {}) });
-      const live = await runCli(['audit', 'verify', '--checkpoint', savedCheckpoint, '--key', verifierKey], { url: restarted.url, token: auditorToken, cwd: state.dir });
+      restarted = await startTestBroker({
+        store: backend,
+        clock: new ManualClock(T0 + 60_000),
+        configPatch: pinOrigin,
+        dir: state.dir,
+        ...(state.databaseUrl ? { databaseUrl: state.databaseUrl } : {}),
+      });
+      // A token from the restarted broker's dev issuer (its issuer URL names its port).
+      const token = await restarted.tokenFor('human:audrey');
+      const live = await runCli(['audit', 'verify', '--checkpoint', savedCheckpoint, '--key', verifierKey], { url: restarted.url, token, cwd: state.dir });
       if (expected === undefined) {
-        expect(live, live.stderr).toMatchObject({ code: 0, stderr: '' });
+        expect(live, live.stdout).toMatchObject({ code: 0, stderr: '' });
         expect(live.stdout.trimEnd().split('\n').at(-1)).toMatch(/^OK: \d+ events, root [0-9a-f]{64}, 2 checkpoints consistent$/);
       } else if (expected.kind !== 'truncated') {
         expectCliFailure(live, expected);

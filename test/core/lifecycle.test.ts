@@ -88,8 +88,8 @@ describe('state machine rules', () => {
     expect(openGrant(req(), decision('deny'), T0, 3600).grant.status).toBe('denied');
     const pending = openGrant(req(), decision('approval', 2), T0, 3600);
     expect(pending.grant).toMatchObject({ status: 'pending_approval', decisionDeadline: T0 + 3600_000 });
-    expect(pending.events.map((e) => e.type)).toEqual(['grant.requested', 'grant.decided', 'grant.pending']);
-    expect(openGrant(req(), decision('auto'), T0, 3600).events.map((e) => e.type)).toEqual(['grant.requested', 'grant.decided', 'grant.approved']);
+    expect(pending.events.map((e) => e.type)).toEqual(['grant.requested', 'grant.pending']);
+    expect(openGrant(req(), decision('auto'), T0, 3600).events.map((e) => e.type)).toEqual(['grant.requested', 'grant.approved']);
   });
 
   it('needs N distinct eligible approvers, never the requester or its actors', () => {

@@ -140,8 +140,9 @@ describe('OAuth token exchange with a standard client', () => {
     const body = (await res.json()) as Record<string, unknown>;
     expect(body.error).toBe('access_denied');
     expect(JSON.stringify(body)).not.toMatch(/forbid|policy|human-/);
-    const decided = (await t.call('human:audrey', 'GET', '/v1/audit?limit=1000')).body.items.filter((e: { type: string; grantId?: string }) => e.type === 'grant.decided' && e.grantId === body.grant_id);
-    expect(decided).toHaveLength(1);
+    const requested = (await t.call('human:audrey', 'GET', '/v1/audit?limit=1000')).body.items.filter((e: { type: string; grantId?: string }) => e.type === 'grant.requested' && e.grantId === body.grant_id);
+    expect(requested).toHaveLength(1);
+    expect(JSON.parse(requested[0].canonical).data.decision).toMatchObject({ outcome: 'deny' });
   });
 
   it('refuses bad requests with the right OAuth error and grants nothing', async () => {
@@ -201,5 +202,48 @@ describe('OAuth token exchange with a standard client', () => {
     const pendingBody = (await pending.json()) as { grant_id: string };
     const g = await t.broker.store.getGrant(pendingBody.grant_id);
     expect(g?.status).toBe('pending_approval');
+  });
+
+  it('DPoP: binds the token to the client key (cnf.jkt), and refuses replayed or misdirected proofs', async () => {
+    const keyPair = (await generateKeyPair('ES256', { extractable: false })) as CryptoKeyPair;
+    const dpop = oauth.DPoP(client, keyPair);
+    const params = { subject_token: await ghToken(), subject_token_type: JWT_TYPE, audience: 'orders-db', scope: 'read', task: 'bound token', reason: 'dpop', ttl: '5m' };
+    const res = await oauth.genericTokenEndpointRequest(as, client, oauth.None(), EXCHANGE, params, { DPoP: dpop, ...insecure });
+    const body = await oauth.processGenericTokenEndpointResponse(as, client, res);
+    expect(body.token_type.toLowerCase()).toBe('dpop');
+    const claims = JSON.parse(Buffer.from(body.access_token.split('.')[1]!, 'base64url').toString());
+    expect(claims.cnf.jkt).toBe(await dpop.calculateThumbprint());
+    const introspection = await oauth.processIntrospectionResponse(
+      as,
+      client,
+      await oauth.introspectionRequest(as, client, bearerAuth(await t.tokenFor('human:alice')), body.access_token, insecure),
+    );
+    expect(introspection.cnf).toEqual({ jkt: claims.cnf.jkt });
+    const grant = await t.broker.store.getGrant(body.grant_id as string);
+    expect(grant?.dpopJkt).toBe(claims.cnf.jkt);
+
+    // Replay: the same proof twice. Misdirected: a proof for another URL. Both refused, nothing granted.
+    const k = await generateKeyPair('ES256');
+    const jwk = await exportJWK(k.publicKey);
+    const proof = (htu: string) =>
+      new SignJWT({ htm: 'POST', htu, jti: `jti-${htu}`, iat: Math.floor(clock.now() / 1000) })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+        .sign(k.privateKey);
+    const send = (p: string) =>
+      fetch(`${t.url}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: p },
+        body: new URLSearchParams({ grant_type: EXCHANGE, ...params }).toString(),
+      });
+    const good = await proof(`${t.url}/oauth/token`);
+    expect((await send(good)).status).toBe(200);
+    const replayed = await send(good);
+    expect(replayed.status).toBe(400);
+    expect(await replayed.json()).toMatchObject({ error: 'invalid_dpop_proof' });
+    const elsewhere = await send(await proof(`${t.url}/somewhere/else`));
+    expect(await elsewhere.json()).toMatchObject({ error: 'invalid_dpop_proof' });
+    // The grant's tokens go only to the key holder: a plain bearer poll for it is refused.
+    const poll = await exchange({ subject_token: await ghToken(), subject_token_type: JWT_TYPE, grant_id: body.grant_id as string });
+    expect(await poll.json()).toMatchObject({ error: 'invalid_grant' });
   });
 });

@@ -10,7 +10,8 @@ import { leafHash, frontierRoot, fromHex, rootFromLeaves, toHex } from '../../sr
 import type { AuditEventInput, AuditRecord } from '../../src/core/events.js';
 import type { Grant } from '../../src/core/grant.js';
 import type { GrantFilter, Store, StoreTx } from '../../src/ports/store.js';
-import { createTestDatabase, storeBackends, type OpenedStore } from '../helpers/stores.js';
+import { PGlite } from '@electric-sql/pglite';
+import { createTestDatabase, freshPgliteDataDir, storeBackends, type OpenedStore } from '../helpers/stores.js';
 import { grantArbitrary, makeGrant, nextGrantId, rejectsWith } from './fixtures.js';
 
 const NOW = Date.UTC(2026, 0, 5, 12, 0, 0);
@@ -46,6 +47,56 @@ async function listAll(store: Store, filter: GrantFilter, limit: number): Promis
     cursor = page.nextCursor;
   } while (cursor !== undefined);
   return { ids, pages };
+}
+
+/**
+ * A new store whose `dpop_jti` rows can be counted behind its back: over a second connection on
+ * PostgreSQL, by opening the data directory directly on PGlite (which first closes the store,
+ * so count last).
+ */
+async function openWithDpopRowCount(
+  name: 'pglite' | 'postgres',
+): Promise<{ store: Store; countDpopRows(): Promise<number>; cleanup(): Promise<void> }> {
+  if (name === 'postgres') {
+    const db = await createTestDatabase();
+    const store = await openStore({ kind: 'postgres', url: db.url });
+    return {
+      store,
+      countDpopRows: async () => {
+        const client = new pg.Client({ connectionString: db.url });
+        await client.connect();
+        try {
+          const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM dpop_jti');
+          return Number(rows[0]?.n);
+        } finally {
+          await client.end();
+        }
+      },
+      cleanup: async () => {
+        await store.close();
+        await db.drop();
+      },
+    };
+  }
+  const dir = await freshPgliteDataDir();
+  const store = await openStore({ kind: 'pglite', dataDir: dir.dataDir });
+  return {
+    store,
+    countDpopRows: async () => {
+      await store.close();
+      const raw = await PGlite.create(dir.dataDir);
+      try {
+        const result = await raw.query<{ n: number }>('SELECT count(*)::int AS n FROM dpop_jti');
+        return Number(result.rows[0]?.n);
+      } finally {
+        await raw.close();
+      }
+    },
+    cleanup: async () => {
+      await store.close();
+      dir.cleanup();
+    },
+  };
 }
 
 describe.each(storeBackends())('store conformance: $name', (backend) => {
@@ -523,6 +574,44 @@ describe.each(storeBackends())('store conformance: $name', (backend) => {
         })
         .catch(() => undefined);
       expect(await store.latestCheckpoint()).toStrictEqual(resigned);
+    });
+  });
+
+  describe('DPoP proof ids', () => {
+    it('remembers a (key, jti) pair once, until exactly its expiry, independently per key', async () => {
+      const store = shared.store;
+      const jkt = `jkt-${nextGrantId()}`;
+      expect(await store.rememberDpopJti(jkt, 'proof-1', NOW + 1000, NOW)).toBe(true);
+      expect(await store.rememberDpopJti(jkt, 'proof-1', NOW + 1000, NOW)).toBe(false);
+      expect(await store.rememberDpopJti(jkt, 'proof-2', NOW + 1000, NOW)).toBe(true);
+      expect(await store.rememberDpopJti(`${jkt}-other`, 'proof-1', NOW + 1000, NOW)).toBe(true);
+      // Still live at its expiry instant, gone one millisecond later; then remembered anew.
+      expect(await store.rememberDpopJti(jkt, 'proof-1', NOW + 5000, NOW + 1000)).toBe(false);
+      expect(await store.rememberDpopJti(jkt, 'proof-1', NOW + 5000, NOW + 1001)).toBe(true);
+      expect(await store.rememberDpopJti(jkt, 'proof-1', NOW + 5000, NOW + 4999)).toBe(false);
+    });
+
+    it('lets exactly one of many concurrent uses of one pair win', async () => {
+      const store = shared.store;
+      const jkt = `jkt-${nextGrantId()}`;
+      const answers = await Promise.all(Array.from({ length: 12 }, () => store.rememberDpopJti(jkt, 'raced', NOW + 1000, NOW)));
+      expect(answers.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('deletes expired rows, a bounded number per call, and keeps live ones', async () => {
+      const opened = await openWithDpopRowCount(backend.name);
+      onTestFinished(() => opened.cleanup());
+      const { store } = opened;
+      for (let i = 0; i < 150; i += 1) expect(await store.rememberDpopJti('jkt-old', `old-${i}`, NOW + 1000, NOW)).toBe(true);
+      expect(await store.rememberDpopJti('jkt-live', 'live', NOW + 2000, NOW)).toBe(true);
+      // One call sweeps 100 of the 150 expired rows (not more: its work is bounded), never the live one.
+      expect(await store.rememberDpopJti('jkt-new', 'new', NOW + 9000, NOW + 1500)).toBe(true);
+      expect(await opened.countDpopRows()).toBe(50 + 1 + 1);
+    });
+
+    it('refuses text PostgreSQL cannot store exactly', async () => {
+      await rejectsWith(shared.store.rememberDpopJti('jkt', 'nul\u0000jti', NOW + 1000, NOW), 'invalid_request');
+      await rejectsWith(shared.store.rememberDpopJti('jkt', 'half \ud800 pair', NOW + 1000, NOW), 'invalid_request');
     });
   });
 

@@ -92,6 +92,22 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE credential_state IN ('provisioning', 'issued', 'revoking', 'revoke_failed')`,
     ],
   },
+  {
+    version: 3,
+    name: 'dpop proof ids',
+    statements: [
+      // RFC 9449 section 11.1: a DPoP proof is used once. One row per (key thumbprint, jti),
+      // kept until the proof could no longer pass the iat window; shared by every replica.
+      `CREATE TABLE dpop_jti (
+        expires_at bigint NOT NULL,
+        jkt text COLLATE "C" NOT NULL,
+        jti text COLLATE "C" NOT NULL,
+        PRIMARY KEY (jkt, jti)
+      )`,
+      // The bounded sweep of expired rows probes this index.
+      `CREATE INDEX dpop_jti_expiry ON dpop_jti (expires_at)`,
+    ],
+  },
 ];
 
 /** Advisory lock key for migrations: the ASCII bytes of "Stint". */

@@ -19,11 +19,12 @@ export const MEMORY_DATA_DIR = 'memory://';
  * PGlite writes this text as the data directory's postgresql.conf on every open, replacing the
  * file initdb wrote, so the initdb settings that matter are repeated here. shared_buffers is
  * lowered from initdb's 128MB: measured on this machine, an opened PGlite costs ~300 MB RSS with
- * 128MB and ~200 MB with 32MB, and the broker must stay under 300 MB with 1,000,000 grants
- * (REFERENCE.md section 6). The OS page cache still holds the table files.
+ * 128MB, ~200 MB with 32MB and ~165 MB with 8MB, and the broker must stay under 300 MB with
+ * 1,000,000 grants (REFERENCE.md section 6; docs/benchmarks.md). The OS page cache still holds
+ * the table files, and every hot query is an index probe.
  */
 const PGLITE_CONF = [
-  'shared_buffers = 32MB',
+  'shared_buffers = 8MB',
   'max_wal_size = 1GB',
   'min_wal_size = 80MB',
   'dynamic_shared_memory_type = posix',

@@ -13,7 +13,7 @@ import { frontierAppend, fromHex, toHex } from '../../audit/merkle.js';
 import type { SqlDriver, SqlExecutor, SqlRow } from './driver.js';
 import { clampPageSize, decodeCursor, encodeCursor } from './cursor.js';
 import { migrate } from './migrations.js';
-import { DOC_PARAM, GRANT_COLUMNS, GRANT_SELECT, VERSION_PARAM, grantToParams, rowToGrant } from './row.js';
+import { DOC_PARAM, GRANT_COLUMNS, GRANT_SELECT, VERSION_PARAM, assertStorable, grantToParams, rowToGrant } from './row.js';
 
 /** Credential states with pending work; the `grants_credential_work` partial index covers exactly these. */
 const CREDENTIAL_WORK_STATES: readonly CredentialState[] = ['provisioning', 'revoking', 'revoke_failed'];
@@ -27,6 +27,31 @@ const CREDENTIAL_STATES: ReadonlySet<CredentialState> = new Set<CredentialState>
   'revoked',
   'revoke_failed',
 ]);
+
+/**
+ * Expired DPoP proof ids deleted per `rememberDpopJti` call. Each call adds at most one row and
+ * removes up to this many expired ones, so any backlog drains and the table stays about as
+ * large as the proofs still inside their iat window.
+ */
+const DPOP_SWEEP_LIMIT = 100;
+
+/**
+ * A new (jkt, jti) row, or an expired one taken over: a pair counts as seen only until its
+ * `expires_at`, whether or not the sweep has reached it yet. On a live row nothing is written
+ * and nothing returned, which is the replay answer; concurrent inserts of one pair serialise
+ * on the primary key, so exactly one of them returns a row.
+ */
+const REMEMBER_DPOP_JTI = `INSERT INTO dpop_jti (expires_at, jkt, jti) VALUES ($1, $2, $3)
+  ON CONFLICT (jkt, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE dpop_jti.expires_at < $4
+  RETURNING 1 AS remembered`;
+
+/**
+ * Deletes up to DPOP_SWEEP_LIMIT expired rows. SKIP LOCKED: replicas sweeping at the same time
+ * take different rows instead of queueing behind each other's deletes.
+ */
+const SWEEP_DPOP_JTI = `DELETE FROM dpop_jti WHERE ctid IN (
+    SELECT ctid FROM dpop_jti WHERE expires_at < $1 LIMIT ${DPOP_SWEEP_LIMIT} FOR UPDATE SKIP LOCKED
+  ) AND expires_at < $1`;
 
 /** Rows per multi-row audit INSERT, well under PostgreSQL's 65,535 bind parameters (7 per row). */
 const AUDIT_INSERT_CHUNK = 1000;
@@ -186,6 +211,19 @@ export class SqlStore implements Store {
       note: row.note as string,
       createdAt: Number(row.created_at),
     };
+  }
+
+  async rememberDpopJti(jkt: string, jti: string, expiresAt: number, now: number): Promise<boolean> {
+    this.assertUsable();
+    assertStorable(jkt, 'dpop jkt');
+    assertStorable(jti, 'dpop jti');
+    if (!Number.isSafeInteger(expiresAt) || !Number.isSafeInteger(now)) {
+      throw new StintError('internal', 'DPoP proof id times must be integer epoch milliseconds');
+    }
+    // Sweep first: when the answer is "remembered", nothing can fail after it.
+    await this.driver.query(SWEEP_DPOP_JTI, [now]);
+    const rows = await this.driver.query(REMEMBER_DPOP_JTI, [expiresAt, jkt, jti, now]);
+    return rows.length === 1;
   }
 
   async close(): Promise<void> {

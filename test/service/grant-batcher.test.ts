@@ -1,0 +1,59 @@
+/**
+ * Group commit of new grants on a real store: concurrent requests share transactions, every
+ * caller gets exactly its own audit records, the log stays gapless, and one failing request
+ * does not fail the others in its batch.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/adapters/store-sql/index.js';
+import type { Store } from '../../src/ports/store.js';
+import { ManualClock } from '../../src/ports/clock.js';
+import { EventBus } from '../../src/service/context.js';
+import { GrantInsertBatcher } from '../../src/service/grant-batcher.js';
+import { freshPgliteDataDir } from '../helpers/stores.js';
+import { makeGrant } from '../store/fixtures.js';
+import type { AuditRecord } from '../../src/core/events.js';
+
+describe('GrantInsertBatcher', () => {
+  let store: Store;
+  let cleanup: () => void;
+  beforeAll(async () => {
+    const dir = await freshPgliteDataDir();
+    cleanup = dir.cleanup;
+    store = await openStore({ kind: 'pglite', dataDir: dir.dataDir });
+  });
+  afterAll(async () => {
+    await store?.close();
+    cleanup?.();
+  });
+
+  it('commits concurrent inserts together, hands each caller its records, and isolates a failure', async () => {
+    const bus = new EventBus();
+    const published: AuditRecord[] = [];
+    bus.on('event', (r: AuditRecord) => published.push(r));
+    const batcher = new GrantInsertBatcher(store, new ManualClock(), bus);
+    const existing = makeGrant();
+    await store.transaction((tx) => tx.insertGrant(existing));
+    const grants = Array.from({ length: 20 }, () => makeGrant());
+    const event = (id: string, n: number) => ({ type: 'grant.requested' as const, actor: 'system', grantId: id, data: { n } });
+    const results = await Promise.allSettled([
+      ...grants.map((g, i) => batcher.insert(g, [event(g.id, i), event(g.id, i + 100)])),
+      batcher.insert(existing, [event(existing.id, -1)]),
+    ]);
+    const failed = results.filter((r) => r.status === 'rejected');
+    expect(failed).toHaveLength(1);
+    expect((failed[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'conflict' });
+    results.slice(0, 20).forEach((r, i) => {
+      expect(r.status).toBe('fulfilled');
+      const records = (r as PromiseFulfilledResult<AuditRecord[]>).value;
+      expect(records.map((x) => x.grantId)).toEqual([grants[i]!.id, grants[i]!.id]);
+      expect(records.map((x) => JSON.parse(x.canonical).data.n)).toEqual([i, i + 100]);
+      expect(records[1]!.seq).toBe(records[0]!.seq + 1);
+    });
+    for (const g of grants) expect(await store.getGrant(g.id)).toEqual(g);
+    const head = await store.auditHead();
+    const log = await store.readAudit(0, head.size);
+    expect(log.map((r) => r.seq)).toEqual(log.map((_, i) => i));
+    expect(log.some((r) => JSON.parse(r.canonical).data.n === -1)).toBe(false);
+    expect(published.map((r) => r.seq).sort((a, b) => a - b)).toEqual(log.map((r) => r.seq));
+  });
+});
