@@ -205,7 +205,7 @@ describe('OAuth token exchange with a standard client', () => {
   });
 
   it('DPoP: binds the token to the client key (cnf.jkt), and refuses replayed or misdirected proofs', async () => {
-    const keyPair = (await generateKeyPair('ES256', { extractable: false })) as CryptoKeyPair;
+    const keyPair = (await generateKeyPair('ES256', { extractable: false })) as Parameters<typeof oauth.DPoP>[1];
     const dpop = oauth.DPoP(client, keyPair);
     const params = { subject_token: await ghToken(), subject_token_type: JWT_TYPE, audience: 'orders-db', scope: 'read', task: 'bound token', reason: 'dpop', ttl: '5m' };
     const res = await oauth.genericTokenEndpointRequest(as, client, oauth.None(), EXCHANGE, params, { DPoP: dpop, ...insecure });
