@@ -25,7 +25,7 @@ describe('OAuth token exchange with a standard client', () => {
   let t: TestBroker;
   let jwksServer: Server;
   let issuerUrl: string;
-  let sign: (claims: Record<string, unknown>) => Promise<string>;
+  let sign: (claims: Record<string, unknown>, iss?: string) => Promise<string>;
   const clock = new ManualClock(Date.now());
   let as: oauth.AuthorizationServer;
   const client: oauth.Client = { client_id: 'github-actions' };
@@ -39,10 +39,10 @@ describe('OAuth token exchange with a standard client', () => {
     await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r));
     const port = (jwksServer.address() as { port: number }).port;
     issuerUrl = `http://127.0.0.1:${port}`;
-    sign = (claims) =>
+    sign = (claims, iss = issuerUrl) =>
       new SignJWT(claims)
         .setProtectedHeader({ alg: 'RS256', kid: 'gh-1', typ: 'JWT' })
-        .setIssuer(issuerUrl)
+        .setIssuer(iss)
         .setAudience('stint')
         .setIssuedAt(Math.floor(clock.now() / 1000))
         .setExpirationTime(Math.floor(clock.now() / 1000) + 600)
@@ -59,6 +59,25 @@ describe('OAuth token exchange with a standard client', () => {
       nameClaim: repository
       attributes: { env: environment, repository: repository }
       require: { repository_owner: acme }
+  - name: k8s
+    issuer: ${issuerUrl}/k8s
+    jwksUrl: ${issuerUrl}/jwks
+    audiences: [stint]
+    algorithms: [RS256]
+    principal:
+      type: workload
+      kind: service
+      nameClaim: kubernetes.io.serviceaccount.name
+      attributes: { namespace: kubernetes.io.namespace, env: kubernetes.io.namespace }
+  - name: spiffe
+    issuer: ${issuerUrl}/spire
+    jwksUrl: ${issuerUrl}/jwks
+    audiences: [stint]
+    algorithms: [RS256]
+    principal:
+      type: workload
+      kind: service
+      nameClaim: sub
 `;
     t = await startTestBroker({ clock, configPatch: (yaml) => yaml.replace('issuers: []\n', issuerYaml) });
     as = await oauth.processDiscoveryResponse(new URL(t.url), await oauth.discoveryRequest(new URL(t.url), { algorithm: 'oauth2', ...insecure }));
@@ -245,5 +264,25 @@ describe('OAuth token exchange with a standard client', () => {
     // The grant's tokens go only to the key holder: a plain bearer poll for it is refused.
     const poll = await exchange({ subject_token: await ghToken(), subject_token_type: JWT_TYPE, grant_id: body.grant_id as string });
     expect(await poll.json()).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('maps Kubernetes service-account and SPIFFE JWT-SVID tokens to workloads', async () => {
+    const k8s = await sign(
+      { sub: 'system:serviceaccount:prod:orders-api', 'kubernetes.io': { namespace: 'prod', pod: { name: 'orders-api-7d9', uid: 'u1' }, serviceaccount: { name: 'orders-api', uid: 'u2' } } },
+      `${issuerUrl}/k8s`,
+    );
+    const k = await oauth.processGenericTokenEndpointResponse(
+      as,
+      client,
+      await exchange({ subject_token: k8s, subject_token_type: JWT_TYPE, audience: 'orders-db', scope: 'read', task: 'k8s job', reason: 'nightly', ttl: '5m' }),
+    );
+    expect((await t.broker.store.getGrant(k.grant_id as string))?.principal).toBe('workload:orders-api');
+    const svid = await sign({ sub: 'spiffe://example.org/ns/prod/sa/billing' }, `${issuerUrl}/spire`);
+    const sp = await oauth.processGenericTokenEndpointResponse(
+      as,
+      client,
+      await exchange({ subject_token: svid, subject_token_type: JWT_TYPE, audience: 'orders-db', scope: 'read', task: 'svid job', reason: 'billing run', ttl: '5m' }),
+    );
+    expect((await t.broker.store.getGrant(sp.grant_id as string))?.principal).toBe('workload:spiffe://example.org/ns/prod/sa/billing');
   });
 });
