@@ -50,6 +50,8 @@ export interface TestBroker {
 export async function writeTestConfig(dir: string, patch?: (yaml: string) => string): Promise<string> {
   let yaml = await readFile(EXAMPLE_CONFIG, 'utf8');
   yaml = yaml.replaceAll('../.stint/', `${dir}/`).replace('dir: ./policies', `dir: ${join(REPO_ROOT, 'examples', 'policies')}`);
+  // A fixed dev issuer, so a CLI started without the broker's STINT_PORT mints tokens it accepts.
+  yaml = yaml.replace('dev:\n  enabled: true\n', 'dev:\n  enabled: true\n  issuer: https://dev-issuer.stint.test\n');
   // Tests sign checkpoints on demand only.
   yaml = yaml.replace('checkpointInterval: 60s', 'checkpointInterval: 3600s');
   if (patch) yaml = patch(yaml);
