@@ -25,7 +25,16 @@ export function collectRoutes(app: FastifyInstance): CollectedRoute[] {
   return routes;
 }
 
-const PUBLIC = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json', '/.well-known/jwks.json']);
+const PUBLIC = new Set([
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/openapi.json',
+  '/.well-known/jwks.json',
+  '/.well-known/oauth-authorization-server',
+  '/.well-known/oauth-protected-resource',
+  '/oauth/token',
+]);
 
 /** Builds the OpenAPI 3.1 document. */
 export function openApiDocument(routes: readonly CollectedRoute[], serverUrl: string): Record<string, unknown> {
@@ -38,7 +47,7 @@ export function openApiDocument(routes: readonly CollectedRoute[], serverUrl: st
     }
     const qs = r.schema?.querystring as { properties?: Record<string, unknown> } | undefined;
     for (const [name, schema] of Object.entries(qs?.properties ?? {})) parameters.push({ name, in: 'query', required: false, schema });
-    const isForm = r.url === '/oauth/introspect';
+    const isForm = r.url.startsWith('/oauth/');
     paths[path] ??= {};
     paths[path]![r.method] = {
       ...(r.schema?.summary ? { summary: r.schema.summary } : {}),
