@@ -26,23 +26,10 @@ export interface Transition {
 }
 
 /** What a requester asked for, already validated against the target's configuration. */
-export interface GrantRequest {
-  readonly id: string;
-  readonly kind: Grant['kind'];
-  readonly parentId?: string;
-  readonly tenant: string;
-  readonly principal: string;
-  readonly principalType: 'workload' | 'human';
-  readonly actorChain: readonly string[];
-  readonly target: string;
-  readonly role: string;
-  readonly task: string;
-  readonly reason: string;
-  readonly ticket?: string;
-  readonly ttlSeconds: number;
-  readonly breakGlass: boolean;
-  readonly dpopJkt?: string;
-}
+export type GrantRequest = Pick<
+  Grant,
+  'id' | 'kind' | 'parentId' | 'tenant' | 'principal' | 'principalType' | 'actorChain' | 'target' | 'role' | 'task' | 'reason' | 'ticket' | 'ttlSeconds' | 'breakGlass' | 'dpopJkt'
+>;
 
 function event(grant: Grant, type: AuditEventInput['type'], actor: string, data: Record<string, unknown> = {}): AuditEventInput {
   return { type, actor, grantId: grant.id, tenant: grant.tenant, data };

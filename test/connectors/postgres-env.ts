@@ -160,3 +160,25 @@ export function postgresHarness(): ConnectorHarness {
     },
   };
 }
+
+/**
+ * Adds a PostgreSQL target named `name` (admin URL from env ORDERS_PG_ADMIN_URL, privileged
+ * roles orders_read / orders_write) to the YAML of the example configuration.
+ */
+export function withPostgresTarget(name: string): (yaml: string) => string {
+  return (yaml) =>
+    yaml.replace(
+      'targets:\n',
+      `targets:
+  ${name}:
+    connector: postgres
+    env: prod
+    owners: [group:dba]
+    connection:
+      url: env:ORDERS_PG_ADMIN_URL
+    roles:
+      read:  { maxTtl: 1h, riskTier: low, grants: { memberOf: [orders_read] } }
+      write: { maxTtl: 30m, riskTier: high, approvals: 2, grants: { memberOf: [orders_write] } }
+`,
+    );
+}

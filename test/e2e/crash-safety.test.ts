@@ -12,25 +12,12 @@ import { join } from 'node:path';
 import { ManualClock } from '../../src/ports/clock.js';
 import { REPO_ROOT, startTestBroker, writeTestConfig } from '../helpers/broker.js';
 import { freshPgliteDataDir } from '../helpers/stores.js';
-import { createPostgresTestEnv, type PostgresTestEnv } from '../connectors/postgres-env.js';
+import { createPostgresTestEnv, withPostgresTarget, type PostgresTestEnv } from '../connectors/postgres-env.js';
 import { loadOrCreateDevIssuerKey, mintDevToken } from '../../src/adapters/identity-jwt/index.js';
 import { loadConfig } from '../../src/config/index.js';
 
 const BOT = 'workload:deploy-bot';
-const addTarget = (yaml: string): string =>
-  yaml.replace(
-    'targets:\n',
-    `targets:
-  pg-crash:
-    connector: postgres
-    env: prod
-    owners: [group:dba]
-    connection:
-      url: env:ORDERS_PG_ADMIN_URL
-    roles:
-      read:  { maxTtl: 1h, riskTier: low, grants: { memberOf: [orders_read] } }
-`,
-  );
+const addTarget = withPostgresTarget('pg-crash');
 
 interface Child {
   url: string;

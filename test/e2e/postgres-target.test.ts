@@ -11,25 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { ManualClock } from '../../src/ports/clock.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
-import { createPostgresTestEnv, type PostgresTestEnv } from '../connectors/postgres-env.js';
+import { createPostgresTestEnv, withPostgresTarget, type PostgresTestEnv } from '../connectors/postgres-env.js';
 
 const BOT = 'workload:deploy-bot';
 
-const addTarget = (yaml: string): string =>
-  yaml.replace(
-    'targets:\n',
-    `targets:
-  pg-e2e:
-    connector: postgres
-    env: prod
-    owners: [group:dba]
-    connection:
-      url: env:ORDERS_PG_ADMIN_URL
-    roles:
-      read:  { maxTtl: 1h, riskTier: low, grants: { memberOf: [orders_read] } }
-      write: { maxTtl: 30m, riskTier: high, approvals: 2, grants: { memberOf: [orders_write] } }
-`,
-  );
+const addTarget = withPostgresTarget('pg-e2e');
 
 async function tryLogin(url: string): Promise<string> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
