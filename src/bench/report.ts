@@ -4,6 +4,7 @@
  * context only; the goal is judged on the other rows.
  */
 import type { AuditVerifyResult } from './audit-verify.js';
+import type { ConnectorsResult, ProvisionResult } from './connectors.js';
 import type { IntrospectionResult } from './introspection.js';
 import type { IssuanceResult } from './issuance.js';
 import type { ScaleResult } from './scale.js';
@@ -25,6 +26,7 @@ const RSS_GOAL_BYTES = 300 * MB;
 const RESTART_GOAL_MS = 3000;
 const AUDIT_GOAL_PER_SECOND = 200_000;
 const RATIO_GOAL = 0.5;
+const REVOCATION_LAG_GOAL_MS = 1000;
 
 const storeName = (store: string): string => (store === 'pglite' ? 'PGlite' : 'PostgreSQL');
 const count = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -32,6 +34,7 @@ const perSecond = (n: number): string => `${count(n)}/s`;
 const percent = (r: number): string => `${(r * 100).toFixed(0)}%`;
 const megabytes = (bytes: number): string => `${(bytes / MB).toFixed(0)} MB`;
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+const millis = (ms: number): string => (ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`);
 const size = (n: number): string => (n >= 1_000_000 && n % 1_000_000 === 0 ? `${n / 1_000_000}M` : n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n));
 
 function verdict(pass: boolean, judged: boolean): string {
@@ -110,6 +113,48 @@ export function auditRows(r: AuditVerifyResult): ReportRow[] {
     verdict: verdict(eventsPerSecond >= AUDIT_GOAL_PER_SECOND, judged),
   });
   return [row('Audit verify, reads included', r.verifyWithReads.perSecond, true), row('Audit verify, in memory', r.verifyInMemory.perSecond, false)];
+}
+
+/** Issue #3 item 10: provision latency per connector (context, no goal) and revocation lag (goal p99 <= 1 s). */
+export function connectorRows(r: ConnectorsResult): ReportRow[] {
+  const provisionRows = (name: string, p: ProvisionResult): ReportRow[] =>
+    (['p50Ms', 'p99Ms'] as const).map((q) => ({
+      metric: `Provision ${q.slice(0, 3)}, ${name} (${count(p.stint.samples)} grants, one at a time)`,
+      stint: millis(p.stint[q]),
+      reference: `${millis(p.reference[q])} statements direct`,
+      ratio: `${(p.stint[q] / p.reference[q]).toFixed(1)}x`,
+      goal: '-',
+      verdict: 'info',
+    }));
+  const v = r.revocation;
+  const where = `${count(v.grants)} grants expiring together, PostgreSQL`;
+  const reference = `${seconds(v.reference.totalMs)} direct (${millis(v.reference.perRoleMs)}/role)`;
+  const lagRow = (q: 'p50Ms' | 'p99Ms' | 'maxMs', judged: boolean): ReportRow => ({
+    metric: `Revocation lag ${q.slice(0, -2)}, expiry -> verified dead (${where})`,
+    stint: seconds(v.lag[q]),
+    reference,
+    ratio: `${(v.lag[q] / v.reference.totalMs).toFixed(2)}x`,
+    goal: `<= ${seconds(REVOCATION_LAG_GOAL_MS)}`,
+    verdict: verdict(v.lag[q] <= REVOCATION_LAG_GOAL_MS, judged),
+  });
+  // The profile (only when the goal failed): the connector alone on the worker's 32 lanes, next
+  // to the same roles revoked with batched statements.
+  const profileRows: ReportRow[] = (r.profile?.runs ?? []).map((run) => ({
+    metric: `  profile: connector alone, 32 lanes, pool ${run.poolSize}, ${run.login ? 'with' : 'no'} login probe (${count(run.roles)} roles)`,
+    stint: seconds(run.totalMs),
+    reference: `${seconds(r.profile!.batched.totalMs)} batched direct`,
+    ratio: `${millis(run.totalMs / run.roles)}/role`,
+    goal: '-',
+    verdict: 'info',
+  }));
+  return [
+    ...provisionRows('PostgreSQL', r.provision.postgres),
+    ...provisionRows('Redis', r.provision.redis),
+    lagRow('p50Ms', false),
+    lagRow('p99Ms', true),
+    lagRow('maxMs', false),
+    ...profileRows,
+  ];
 }
 
 /** A row for a benchmark that did not finish. */

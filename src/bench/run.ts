@@ -15,10 +15,11 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { benchAuditVerify } from './audit-verify.js';
+import { benchConnectors } from './connectors.js';
 import { benchIntrospection } from './introspection.js';
 import { benchIssuance } from './issuance.js';
 import { withTimeout } from './measure.js';
-import { auditRows, errorRow, formatTable, introspectionRows, issuanceRows, scaleRows, type ReportRow } from './report.js';
+import { auditRows, connectorRows, errorRow, formatTable, introspectionRows, issuanceRows, scaleRows, type ReportRow } from './report.js';
 import { benchScale } from './scale.js';
 import { Cleanup } from './cleanup.js';
 import { createWorkspace, phaseWorkspace, postgresServerVersion, type BenchWorkspace } from './setup.js';
@@ -36,7 +37,7 @@ const MINUTE = 60_000;
 
 /** Sizes: full mode is what docs/benchmarks.md reports; quick mode only exercises the harness. */
 const plan = quick
-  ? { grants: 100, introspections: 500, scaleSizes: [1000, 5000], postgresScaleSizes: [5000], loadGrants: 50, listPages: 3, starts: 2, auditEvents: 5000 }
+  ? { grants: 100, introspections: 500, scaleSizes: [1000, 5000], postgresScaleSizes: [5000], loadGrants: 50, listPages: 3, starts: 2, auditEvents: 5000, provisionGrants: 20, lagGrants: 50, liveSessions: 5, profileRoles: 20 }
   : {
       grants: 2000,
       introspections: 20_000,
@@ -46,6 +47,10 @@ const plan = quick
       listPages: 20,
       starts: 3,
       auditEvents: 200_000,
+      provisionGrants: 200,
+      lagGrants: 1000,
+      liveSessions: 20,
+      profileRoles: 200,
     };
 
 const phases: Phase[] = [
@@ -102,6 +107,14 @@ const phases: Phase[] = [
     run: async (ws) => {
       const r = await benchAuditVerify(ws, { events: plan.auditEvents, batch: 1000 });
       return { result: r, rows: auditRows(r) };
+    },
+  },
+  {
+    name: 'connectors',
+    timeoutMs: 3 * MINUTE,
+    run: async (ws) => {
+      const r = await benchConnectors(ws, { provisionGrants: plan.provisionGrants, lagGrants: plan.lagGrants, liveSessions: plan.liveSessions, profileRoles: plan.profileRoles });
+      return { result: r, rows: connectorRows(r) };
     },
   },
 ];

@@ -5,9 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { benchAuditVerify } from '../../src/bench/audit-verify.js';
+import { profileRevocation } from '../../src/bench/connector-profile.js';
+import { createConnectorTargets } from '../../src/bench/connector-targets.js';
+import { benchConnectors } from '../../src/bench/connectors.js';
 import { benchIntrospection } from '../../src/bench/introspection.js';
 import { benchIssuance } from '../../src/bench/issuance.js';
-import { auditRows, formatTable, introspectionRows, issuanceRows, scaleRows, type ReportRow } from '../../src/bench/report.js';
+import { auditRows, connectorRows, formatTable, introspectionRows, issuanceRows, scaleRows, type ReportRow } from '../../src/bench/report.js';
 import { benchScale } from '../../src/bench/scale.js';
 import { createWorkspace, phaseWorkspace, type BenchWorkspace } from '../../src/bench/setup.js';
 
@@ -85,5 +88,29 @@ describe('benchmark harness (tiny numbers)', () => {
     const result = await phase((w) => benchAuditVerify(w, { events: 50, batch: 20 }));
     expectAllPositive(result);
     expectTable(auditRows(result));
+  });
+
+  // Real PostgreSQL and Redis targets; the benchmark itself throws unless every grant ended
+  // revoked with a verified proof, no grant role is left and every open session is dead.
+  it('connectors', { timeout: 240_000 }, async () => {
+    const result = await phase((w) => benchConnectors(w, { provisionGrants: 5, lagGrants: 10, liveSessions: 2, profileRoles: 4 }));
+    expectAllPositive(result);
+    expect(result.revocation).toMatchObject({ grants: 10, verified: 10, liveSessions: 2 });
+    expect(result.revocation.lag.samples).toBe(10);
+    expect(result.provision.postgres.stint.samples).toBe(5);
+    expect(result.provision.redis.stint.samples).toBe(5);
+    expectTable(connectorRows(result));
+  });
+
+  // Runs in the benchmark only when the lag goal fails, so it is exercised here on its own.
+  it('connector revocation profile', { timeout: 120_000 }, async () => {
+    const result = await phase(async (w) => profileRevocation(await createConnectorTargets(w.cleanup), w.cleanup, 4));
+    expectAllPositive(result);
+    expect(result.runs.map((r) => [r.poolSize, r.login, r.roles])).toEqual([
+      [4, true, 4],
+      [32, true, 4],
+      [32, false, 4],
+    ]);
+    expect(result.batched.roles).toBe(4);
   });
 });
