@@ -47,7 +47,10 @@ type Backend = 'pglite' | 'postgres';
  * The log's checkpoint origin, pinned: by default it derives from the public URL, whose port a
  * test broker picks anew at every start, and checkpoints name their origin.
  */
-const pinOrigin = (yaml: string): string => yaml.replace(/^audit:\n/m, 'audit:\n  origin: stint.test/tamper\n');
+const pinOrigin = (yaml: string): string =>
+  /^ {2}origin: .*$/m.test(yaml)
+    ? yaml.replace(/^ {2}origin: .*$/m, '  origin: stint.test/tamper')
+    : yaml.replace(/^audit:\n/m, 'audit:\n  origin: stint.test/tamper\n');
 
 /** A Monday 10:00 UTC: inside the example config's business hours. */
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
