@@ -52,22 +52,10 @@ function requireStatus(grant: Grant, now: number, allowed: readonly Grant['statu
  * the service activates it at once).
  */
 export function openGrant(req: GrantRequest, decision: Decision, now: number, pendingTimeoutSeconds: number): Transition {
+  // Optional request fields that are absent stay absent (the store round-trips them exactly).
+  const asked = Object.fromEntries(Object.entries(req).filter(([, v]) => v !== undefined)) as GrantRequest;
   const base: Grant = {
-    id: req.id,
-    kind: req.kind,
-    ...(req.parentId !== undefined ? { parentId: req.parentId } : {}),
-    tenant: req.tenant,
-    principal: req.principal,
-    principalType: req.principalType,
-    actorChain: req.actorChain,
-    target: req.target,
-    role: req.role,
-    task: req.task,
-    reason: req.reason,
-    ...(req.ticket !== undefined ? { ticket: req.ticket } : {}),
-    ttlSeconds: req.ttlSeconds,
-    breakGlass: req.breakGlass,
-    ...(req.dpopJkt !== undefined ? { dpopJkt: req.dpopJkt } : {}),
+    ...asked,
     status: 'requested',
     decision,
     approvals: [],
@@ -75,19 +63,10 @@ export function openGrant(req: GrantRequest, decision: Decision, now: number, pe
     createdAt: now,
     version: 1,
   };
+  const { id: _id, tenant: _tenant, principalType: _type, ...requestData } = asked;
   const requested = event(base, req.kind === 'extension' ? 'grant.extension_requested' : 'grant.requested', req.principal, {
-    kind: req.kind,
-    ...(req.parentId !== undefined ? { parentId: req.parentId } : {}),
-    principal: req.principal,
+    ...requestData,
     actorChain: [...req.actorChain],
-    target: req.target,
-    role: req.role,
-    task: req.task,
-    reason: req.reason,
-    ...(req.ticket !== undefined ? { ticket: req.ticket } : {}),
-    ttlSeconds: req.ttlSeconds,
-    breakGlass: req.breakGlass,
-    ...(req.dpopJkt !== undefined ? { dpopJkt: req.dpopJkt } : {}),
     // Which policies decided, recorded with the request itself (one entry, not two).
     decision: {
       outcome: decision.outcome,
