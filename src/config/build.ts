@@ -180,6 +180,7 @@ function buildTarget(raw: RawTarget, name: string, rawConfig: RawConfig, ctx: Bu
       grants: copyFreeForm(role.grants, [...path, 'roles', roleName, 'grants'], ctx.problems) as Record<string, unknown>,
     })),
     breakGlassMaxTtlSeconds: seconds(raw.breakGlassMaxTtl ?? rawConfig.grants.breakGlassMaxTtl),
+    requireDpop: raw.requireDpop,
   };
 }
 

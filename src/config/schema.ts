@@ -237,6 +237,7 @@ const target = {
     },
     attributes: stringMap(NAME_PATTERNS.attribute, {}, 'Free-form attributes visible to policy.'),
     breakGlassMaxTtl: duration('Break-glass TTL cap. Default grants.breakGlassMaxTtl.'),
+    requireDpop: { type: 'boolean', default: false, description: 'Grant only DPoP-bound tokens (RFC 9449) on this target.' },
     roles: {
       type: 'object',
       minProperties: 1,
@@ -420,5 +421,6 @@ export interface RawTarget {
   owners: string[];
   attributes: StringMap;
   breakGlassMaxTtl?: Duration;
+  requireDpop: boolean;
   roles: Record<string, { maxTtl: Duration; approvals: number; riskTier: 'low' | 'medium' | 'high' | 'critical'; grants: Record<string, unknown> }>;
 }

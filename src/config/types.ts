@@ -99,6 +99,8 @@ export interface TargetConfig {
   readonly roles: Readonly<Record<string, RoleConfig>>;
   /** Break-glass TTL cap for this target (seconds). */
   readonly breakGlassMaxTtlSeconds: number;
+  /** Only DPoP-bound (RFC 9449) tokens are granted on this target. */
+  readonly requireDpop: boolean;
 }
 
 export interface ApproverConfig {

@@ -22,6 +22,8 @@ export interface PolicyInput {
   readonly ticket?: string;
   readonly breakGlass: boolean;
   readonly isExtension: boolean;
+  /** The grant's tokens will be DPoP-bound (RFC 9449): the request carried a verified DPoP proof. */
+  readonly dpopBound: boolean;
   /** Computed by the broker: Cedar's datetime has no weekday or time zone. */
   readonly businessHours: boolean;
   /** Epoch ms of the decision. */

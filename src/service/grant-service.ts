@@ -108,6 +108,9 @@ export class GrantService {
       throw new StintError('unknown_role', `target "${target.name}" has no role "${input.role}" (roles: ${Object.keys(target.roles).join(', ')})`);
     }
     const breakGlass = input.breakGlass === true;
+    if (target.requireDpop && (input.dpopJkt ?? (mode.kind === 'extension' ? mode.parent.dpopJkt : undefined)) === undefined) {
+      throw new StintError('invalid_request', `target "${target.name}" grants only DPoP-bound tokens: request through /oauth/token with a DPoP proof (RFC 9449)`);
+    }
     if (breakGlass && mode.kind === 'extension') throw new StintError('invalid_request', 'break-glass grants cannot be extended; file a new request');
     const maxTtl = breakGlass ? Math.min(target.breakGlassMaxTtlSeconds, deps.config.grants.breakGlassMaxTtlSeconds, role.maxTtlSeconds) : role.maxTtlSeconds;
     if (!Number.isSafeInteger(input.ttlSeconds) || input.ttlSeconds <= 0) throw new StintError('invalid_request', 'ttl must be a positive duration');
@@ -135,6 +138,7 @@ export class GrantService {
           ...(input.ticket !== undefined ? { ticket: input.ticket } : {}),
           breakGlass,
           isExtension: mode.kind === 'extension',
+          dpopBound: (input.dpopJkt ?? (mode.kind === 'extension' ? mode.parent.dpopJkt : undefined)) !== undefined,
           businessHours: isBusinessHours(now, deps.config.grants.businessHours),
           now,
           approved,
@@ -358,7 +362,7 @@ export class GrantService {
     // A target removed from config: its grants can still be ended (the recipe is stored with
     // the grant), but nobody can be found eligible to approve new privilege on it.
     if (!target) {
-      return { name: grant.target, connector: grant.credential.recipe?.connector ?? 'token', connection: {}, env: '', tenant: grant.tenant, owners: [], attributes: {}, roles: {}, breakGlassMaxTtlSeconds: 0 };
+      return { name: grant.target, connector: grant.credential.recipe?.connector ?? 'token', connection: {}, env: '', tenant: grant.tenant, owners: [], attributes: {}, roles: {}, breakGlassMaxTtlSeconds: 0, requireDpop: false };
     }
     return target;
   }

@@ -79,7 +79,9 @@ describe('OAuth token exchange with a standard client', () => {
       kind: service
       nameClaim: sub
 `;
-    t = await startTestBroker({ clock, configPatch: (yaml) => yaml.replace('issuers: []\n', issuerYaml) });
+    // reports-db grants only DPoP-bound tokens.
+    const requireDpop = (yaml: string) => yaml.replace('  reports-db:\n    connector: token\n', '  reports-db:\n    connector: token\n    requireDpop: true\n');
+    t = await startTestBroker({ clock, configPatch: (yaml) => requireDpop(yaml.replace('issuers: []\n', issuerYaml)) });
     as = await oauth.processDiscoveryResponse(new URL(t.url), await oauth.discoveryRequest(new URL(t.url), { algorithm: 'oauth2', ...insecure }));
   });
   afterAll(async () => {
@@ -284,5 +286,17 @@ describe('OAuth token exchange with a standard client', () => {
       await exchange({ subject_token: svid, subject_token_type: JWT_TYPE, audience: 'orders-db', scope: 'read', task: 'svid job', reason: 'billing run', ttl: '5m' }),
     );
     expect((await t.broker.store.getGrant(sp.grant_id as string))?.principal).toBe('workload:spiffe://example.org/ns/prod/sa/billing');
+  });
+
+  it('a target can require DPoP: bearer requests are refused, DPoP-bound ones granted', async () => {
+    const params = { subject_token: await ghToken(), subject_token_type: JWT_TYPE, audience: 'reports-db', scope: 'read', task: 'report', reason: 'weekly', ttl: '5m' };
+    const bearer = await exchange(params);
+    expect(bearer.status).toBe(400);
+    expect(await bearer.json()).toMatchObject({ error: 'invalid_request' });
+    expect((await t.call('workload:deploy-bot', 'POST', '/v1/grants', { target: 'reports-db', role: 'read', task: 'x', reason: 'y', ttl: '5m' })).body.code).toBe('invalid_request');
+    const keyPair = (await generateKeyPair('ES256', { extractable: false })) as Parameters<typeof oauth.DPoP>[1];
+    const res = await oauth.genericTokenEndpointRequest(as, client, oauth.None(), EXCHANGE, params, { DPoP: oauth.DPoP(client, keyPair), ...insecure });
+    const body = await oauth.processGenericTokenEndpointResponse(as, client, res);
+    expect(body.token_type.toLowerCase()).toBe('dpop');
   });
 });

@@ -74,6 +74,7 @@ export interface RequestSpec {
   task?: string;
   reason?: string;
   approved?: boolean;
+  dpopBound?: boolean;
 }
 
 export function request(spec: RequestSpec): PolicyInput {
@@ -87,6 +88,7 @@ export function request(spec: RequestSpec): PolicyInput {
     roleMaxTtlSeconds: role.maxTtlSeconds,
     riskTier: role.riskTier,
     ttlSeconds: spec.ttlSeconds ?? 900,
+    dpopBound: spec.dpopBound ?? false,
     task: spec.task ?? 'rotate reporting indexes',
     reason: spec.reason ?? 'weekly maintenance',
     ...(spec.ticket === undefined ? {} : { ticket: spec.ticket }),

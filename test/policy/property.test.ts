@@ -55,6 +55,7 @@ const input: fc.Arbitrary<PolicyInput> = fc
   .record({
     principal,
     principalGroups: fc.array(text('oncall', 'dba'), { maxLength: 3 }),
+    dpopBound: fc.boolean(),
     target: fc.record({
       name: text('orders-db', 'reports-db', 'payments-api'),
       env: text('prod', 'staging'),

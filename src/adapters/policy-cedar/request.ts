@@ -73,6 +73,7 @@ export function cedarRequestOf(input: PolicyInput): { request: CedarRequest } | 
     businessHours: input.businessHours,
     now: { __extn: { fn: 'datetime', arg: now } },
     delegated: actorChain.length > 0,
+    dpop: input.dpopBound,
     actorChain: [...actorChain],
   };
   // A blank ticket is no ticket: `context has ticket` must mean a reference was given.

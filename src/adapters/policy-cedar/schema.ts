@@ -60,6 +60,7 @@ export function cedarSchemaText(roleNames: readonly string[]): string {
     '    businessHours: Bool,',
     '    now: __cedar::datetime,',
     '    delegated: Bool,',
+    '    dpop: Bool,',
     '    actorChain: Set<String>,',
     '  };',
   ];
