@@ -26,6 +26,7 @@ describe('OAuth token exchange with a standard client', () => {
   let jwksServer: Server;
   let issuerUrl: string;
   let sign: (claims: Record<string, unknown>, iss?: string) => Promise<string>;
+  let ghKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
   const clock = new ManualClock(Date.now());
   let as: oauth.AuthorizationServer;
   const client: oauth.Client = { client_id: 'github-actions' };
@@ -34,6 +35,7 @@ describe('OAuth token exchange with a standard client', () => {
   beforeAll(async () => {
     // A GitHub-Actions-like issuer served locally: RS256 keys at a JWKS URL.
     const { privateKey, publicKey } = await generateKeyPair('RS256');
+    ghKey = privateKey;
     const jwk = { ...(await exportJWK(publicKey)), kid: 'gh-1', alg: 'RS256', use: 'sig' };
     jwksServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
     await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r));
@@ -298,5 +300,36 @@ describe('OAuth token exchange with a standard client', () => {
     const res = await oauth.genericTokenEndpointRequest(as, client, oauth.None(), EXCHANGE, params, { DPoP: oauth.DPoP(client, keyPair), ...insecure });
     const body = await oauth.processGenericTokenEndpointResponse(as, client, res);
     expect(body.token_type.toLowerCase()).toBe('dpop');
+  });
+
+  it('refuses every kind of bad subject token with invalid_grant, audits why, and grants nothing', async () => {
+    const before = (await t.broker.store.listGrants({}, { limit: 500 })).items.length;
+    const auditBefore = (await t.broker.store.auditHead()).size;
+    const now = Math.floor(clock.now() / 1000);
+    const claims = { sub: 'repo:acme/app:environment:prod', repository: 'acme/app', repository_owner: 'acme' };
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const { privateKey: otherKey } = await generateKeyPair('RS256');
+    const jwks = (await (await fetch(`${issuerUrl}/jwks`)).json()) as { keys: { n: string }[] };
+    const hsHeader = b64({ alg: 'HS256', kid: 'gh-1' });
+    const hsPayload = b64({ ...claims, iss: issuerUrl, aud: 'stint', iat: now, exp: now + 600 });
+    const { createHmac } = await import('node:crypto');
+    const bad: Record<string, string> = {
+      expired: await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'gh-1' }).setIssuer(issuerUrl).setAudience('stint').setIssuedAt(now - 7200).setExpirationTime(now - 3600).sign(ghKey),
+      notYetValid: await sign({ ...claims, nbf: now + 3600 }),
+      wrongAudience: await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'gh-1' }).setIssuer(issuerUrl).setAudience('someone-else').setIssuedAt(now).setExpirationTime(now + 600).sign(ghKey),
+      unknownIssuer: await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'gh-1' }).setIssuer('https://evil.example').setAudience('stint').setIssuedAt(now).setExpirationTime(now + 600).sign(ghKey),
+      forged: await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'gh-1' }).setIssuer(issuerUrl).setAudience('stint').setIssuedAt(now).setExpirationTime(now + 600).sign(otherKey),
+      algNone: `${b64({ alg: 'none' })}.${hsPayload}.`,
+      hsWithPublicKey: `${hsHeader}.${hsPayload}.${createHmac('sha256', Buffer.from(jwks.keys[0]!.n, 'base64url')).update(`${hsHeader}.${hsPayload}`).digest('base64url')}`,
+    };
+    for (const [name, token] of Object.entries(bad)) {
+      const res = await exchange({ subject_token: token, subject_token_type: JWT_TYPE, audience: 'orders-db', scope: 'read', task: 'x', reason: 'y' });
+      expect(res.status, name).toBe(400);
+      expect(((await res.json()) as { error: string }).error, name).toBe('invalid_grant');
+    }
+    expect((await t.broker.store.listGrants({}, { limit: 500 })).items.length).toBe(before);
+    const failures = (await t.broker.store.readAudit(auditBefore, 1000)).filter((e) => e.type === 'auth.failed');
+    expect(failures.length).toBe(Object.keys(bad).length);
+    for (const f of failures) for (const token of Object.values(bad)) expect(f.canonical).not.toContain(token.split('.')[2] || token);
   });
 });
