@@ -23,10 +23,12 @@ import type {
   JwksJson,
   ReviewBody,
   RevokeBody,
+  TokenExchangeJson,
   TokenResponse,
   ReconcileJson,
   TargetJson,
 } from './types.js';
+import { StintApiError, StintOAuthError } from './errors.js';
 import { waitForGrant, type WaitOptions, type WaitResult } from './wait.js';
 
 /** Default per-request timeout (ms). */
@@ -144,6 +146,19 @@ export class StintClient {
     return send(this.#transport, { method: 'POST', path: '/oauth/introspect', form: { token } }, options);
   }
 
+  /**
+   * `POST /oauth/token` (RFC 8693 token exchange, docs/oauth.md). The form carries its own
+   * tokens (subject, actor), so the caller's bearer token is not sent. An OAuth error answer
+   * rejects with {@link StintOAuthError} (`authorization_pending` carries the grant id).
+   */
+  async tokenExchange(params: Readonly<Record<string, string>>, options?: RequestOptions): Promise<TokenExchangeJson> {
+    try {
+      return await send<TokenExchangeJson>(this.#transport, { method: 'POST', path: '/oauth/token', form: params, auth: false }, options);
+    } catch (e) {
+      throw oauthErrorOf(e) ?? e;
+    }
+  }
+
   /** `GET /v1/targets`: configured targets; with `check`, connectivity and the broker's own privileges. */
   listTargets(query: { check?: boolean } = {}, options?: RequestOptions): Promise<{ items: TargetJson[] }> {
     return send(this.#transport, { method: 'GET', path: '/v1/targets', query: query.check ? { check: true } : {} }, options);
@@ -175,4 +190,13 @@ export class StintClient {
       options,
     );
   }
+}
+
+/** The OAuth error inside an error answer of the token endpoint, if it is one. */
+function oauthErrorOf(e: unknown): StintOAuthError | undefined {
+  if (!(e instanceof StintApiError)) return undefined;
+  const doc = e.problem as unknown as Record<string, unknown>;
+  if (typeof doc.error !== 'string') return undefined;
+  const description = typeof doc.error_description === 'string' ? doc.error_description : doc.error;
+  return new StintOAuthError(doc.error, description, e.status, typeof doc.grant_id === 'string' ? doc.grant_id : undefined);
 }

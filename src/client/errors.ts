@@ -32,6 +32,30 @@ export class StintApiError extends Error {
   }
 }
 
+/**
+ * The OAuth token endpoint answered with an OAuth error (RFC 6749 section 5.2): `invalid_grant`,
+ * `access_denied`, or `authorization_pending` with the grant id to poll with (docs/oauth.md).
+ */
+export class StintOAuthError extends Error {
+  /** OAuth error code (`invalid_grant`, `authorization_pending`, ...). */
+  readonly error: string;
+  /** `error_description`, when the broker gave one. */
+  readonly description: string;
+  /** The grant the answer is about (pending, denied or ended), when there is one. */
+  readonly grantId?: string;
+  /** HTTP status of the answer. */
+  readonly status: number;
+
+  constructor(error: string, description: string, status: number, grantId?: string) {
+    super(`${error}: ${description}`);
+    this.name = 'StintOAuthError';
+    this.error = error;
+    this.description = description;
+    this.status = status;
+    if (grantId !== undefined) this.grantId = grantId;
+  }
+}
+
 /** No usable answer: connection refused or reset, DNS failure, or no answer within the timeout. */
 export class StintNetworkError extends Error {
   /** The URL that was called. */

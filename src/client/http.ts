@@ -166,5 +166,7 @@ function toProblem(status: number, statusText: string, contentType: string, pars
       code,
     };
   }
-  return syntheticProblem(status, codeForStatus(status), `${what} answered HTTP ${status}${statusText ? ` ${statusText}` : ''}`, statusText);
+  const synthetic = syntheticProblem(status, codeForStatus(status), `${what} answered HTTP ${status}${statusText ? ` ${statusText}` : ''}`, statusText);
+  // An OAuth error answer (RFC 6749 section 5.2) keeps its members for the caller to read.
+  return isObject && typeof (parsed as Record<string, unknown>).error === 'string' ? { ...(parsed as Record<string, unknown>), ...synthetic } : synthetic;
 }

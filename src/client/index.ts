@@ -8,7 +8,7 @@
  * ```
  */
 export { StintClient, DEFAULT_TIMEOUT_MS, type StintClientOptions } from './client.js';
-export { StintApiError, StintNetworkError, isTransientError } from './errors.js';
+export { StintApiError, StintNetworkError, StintOAuthError, isTransientError } from './errors.js';
 export type { RequestOptions, TokenSource } from './http.js';
 export type { WaitOptions, WaitOutcome, WaitResult } from './wait.js';
 export type * from './types.js';

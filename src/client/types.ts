@@ -137,6 +137,27 @@ export interface TokenResponse {
   readonly tokenType?: 'Bearer';
 }
 
+/** Success answer of the RFC 8693 token exchange at `POST /oauth/token` (docs/oauth.md). */
+export interface TokenExchangeJson {
+  readonly access_token: string;
+  readonly issued_token_type?: string;
+  readonly token_type: 'Bearer' | 'DPoP';
+  readonly expires_in: number;
+  readonly scope: string;
+  /** Stint extension: the grant behind the token. */
+  readonly grant_id: string;
+  /** Stint extension: the target credential made for this grant alone, when the connector makes one. */
+  readonly credential?: IssuedCredentialJson;
+}
+
+/** An OAuth error answer (RFC 6749 section 5.2), with Stint's `grant_id` for pending or denied grants. */
+export interface OAuthErrorJson {
+  readonly error: string;
+  readonly error_description?: string;
+  readonly grant_id?: string;
+  readonly interval?: number;
+}
+
 /** Body of `POST /v1/grants/:id/approve`. */
 export interface ApproveBody {
   readonly reason?: string;

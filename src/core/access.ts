@@ -49,10 +49,23 @@ export function mayApprove(p: Principal, target: TargetOwnership, dir: ApproverD
 export const mayRevoke = mayApprove;
 export const mayReview = mayApprove;
 
-/** Requesters see their own grants; humans of the same tenant see the tenant's grants. */
-export function mayView(p: Principal, grant: Pick<Grant, 'tenant' | 'principal'>): boolean {
+/**
+ * Requesters see their own grants; humans of the same tenant see the tenant's grants; an actor
+ * in the grant's delegation chain (RFC 8693 `act`) sees the grant it requested for its subject.
+ */
+export function mayView(p: Principal, grant: Pick<Grant, 'tenant' | 'principal' | 'actorChain'>): boolean {
   if (p.tenant !== grant.tenant) return false;
-  return p.type === 'human' || grant.principal === p.id;
+  return p.type === 'human' || grant.principal === p.id || isActorOf(p, grant);
+}
+
+/** Is `p` one of the actors that requested this grant on its subject's behalf (issue #4 item 2)? */
+export function isActorOf(p: Principal, grant: Pick<Grant, 'tenant' | 'actorChain'>): boolean {
+  return p.tenant === grant.tenant && grant.actorChain.includes(p.id);
+}
+
+/** The requester, or an actor that did the task for it, ends a grant because the task is done. */
+export function mayComplete(p: Principal, grant: Pick<Grant, 'tenant' | 'principal' | 'actorChain'>): boolean {
+  return p.tenant === grant.tenant && (grant.principal === p.id || isActorOf(p, grant));
 }
 
 /** The audit log is for auditors and admins. */

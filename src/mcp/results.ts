@@ -4,7 +4,7 @@
  * results that hand them over, and are labelled as secrets for this task only.
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { StintApiError, StintNetworkError } from '../client/errors.js';
+import { StintApiError, StintNetworkError, StintOAuthError } from '../client/errors.js';
 import type { GrantJson, IssuedCredentialJson } from '../client/types.js';
 
 /** A grant as the tools report it (snake_case, like the tool arguments). */
@@ -92,6 +92,7 @@ export const UNREACHABLE = 'broker_unreachable';
 export function toolError(e: unknown): CallToolResult {
   let error: { code: string; detail: string; status?: number };
   if (e instanceof StintApiError) error = { code: e.code, detail: e.detail, status: e.status };
+  else if (e instanceof StintOAuthError) error = { code: e.error, detail: e.description, status: e.status };
   else if (e instanceof StintNetworkError) error = { code: UNREACHABLE, detail: e.timedOut ? 'the Stint broker did not answer in time' : 'the Stint broker could not be reached' };
   else error = { code: 'internal', detail: 'unexpected error in the Stint MCP server' };
   return { isError: true, content: [{ type: 'text', text: `Error ${error.code}: ${error.detail}` }], structuredContent: { error } };

@@ -10,6 +10,7 @@ import type { StintClient } from '../client/client.js';
 import type { GrantQuery } from '../client/types.js';
 import { GRANT_STATUSES, type GrantStatus } from '../core/grant.js';
 import { DEFAULT_MAX_WAIT_SECONDS, DEFAULT_POLL_INTERVAL_MS } from './defaults.js';
+import { requestOnBehalf, type Delegation } from './delegation.js';
 import { handoutResult, type AccessHandout } from './handout.js';
 import { credentialSummary, grantSummary, toolError, toolResult, type CredentialSummary } from './results.js';
 
@@ -25,6 +26,12 @@ export interface StintToolOptions {
   readonly pollIntervalMs?: number;
   /** Upper bound of `wait_seconds` (default 900). */
   readonly maxWaitSeconds?: number;
+  /**
+   * Act on behalf of a subject (`stint mcp --on-behalf-of-token`): `request_access` then goes
+   * through the RFC 8693 token exchange with the agent as actor; the other tools keep using
+   * the agent's own token.
+   */
+  readonly delegation?: Delegation;
 }
 
 const AFTER_TASK = 'Access is temporary and ends when the task does: call complete_task as soon as you are done (it also ends at the expiry at the latest).';
@@ -69,6 +76,7 @@ export function registerStintTools(server: McpServer, client: StintClient, opts:
     },
     async (args, extra) => {
       try {
+        if (opts.delegation !== undefined) return await requestOnBehalf(client, opts.delegation, args);
         const created = await client.requestGrant({
           target: args.target,
           role: args.role,

@@ -21,7 +21,7 @@ import {
   type Transition,
 } from '../core/lifecycle.js';
 import { decideTier } from '../core/tiering.js';
-import { groupsOf, mayApprove, mayReview, mayRevoke, mayView } from '../core/access.js';
+import { groupsOf, mayApprove, mayComplete, mayReview, mayRevoke, mayView } from '../core/access.js';
 import { isBusinessHours } from '../core/business-hours.js';
 import type { GrantFilter, Page, PageRequest, StoreTx } from '../ports/store.js';
 import type { IssuedCredential } from '../ports/connector.js';
@@ -271,10 +271,10 @@ export class GrantService {
     return { grant: this.view(grant, now), accessToken: await this.deps.tokens.issue(grant, now, grant.dpopJkt) };
   }
 
-  /** The requester ends its own grant because the task is done. */
+  /** The requester (or an actor in its delegation chain) ends the grant because the task is done. */
   async complete(p: Principal, id: string, note?: string): Promise<GrantResult> {
     return this.end(p, id, 'completed', note, (g) => {
-      if (g.principal !== p.id) throw new StintError('forbidden', 'only the requester completes its grant; owners revoke');
+      if (!mayComplete(p, g)) throw new StintError('forbidden', 'only the requester or its delegated actor completes its grant; owners revoke');
     });
   }
 

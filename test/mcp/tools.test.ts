@@ -110,7 +110,7 @@ describe('Stint MCP tools', () => {
   it('reports a denial with the deciding policy ids, and no access', async () => {
     const denied = await callTool(agent, 'request_access', { target: 'payments-api', role: 'admin', task: 'refund', reason: 'customer', ttl: '10m' });
     expect(denied.isError).toBeFalsy();
-    expect(denied.structuredContent).toMatchObject({ status: 'denied', policies: ['forbid-admin-other-team', 'forbid-agent-admin'], denied_by: [] });
+    expect(denied.structuredContent).toMatchObject({ status: 'denied', policies: ['forbid-agent-admin', 'forbid-admin-other-team'], denied_by: [] });
     expect(denied.structuredContent.access_token).toBeUndefined();
     expect(denied.text).toMatch(/^Denied: .*forbid-agent-admin/);
   });

@@ -24,6 +24,12 @@ export interface EvaluatorPolicy {
 /** The Cedar implementation of {@link PolicyEvaluator}. Built by `loadCedarPolicies`. */
 export class CedarPolicyEvaluator implements PolicyEvaluator {
   readonly policyIds: readonly string[];
+  /** Position of each policy in load order. */
+  private readonly positions: ReadonlyMap<string, number>;
+
+  private loadOrder(id: string): number {
+    return this.positions.get(id) ?? Number.MAX_SAFE_INTEGER;
+  }
   private readonly approvalsById: ReadonlyMap<string, number>;
 
   /**
@@ -37,6 +43,7 @@ export class CedarPolicyEvaluator implements PolicyEvaluator {
     readonly warnings: readonly string[],
   ) {
     this.policyIds = Object.freeze(policies.map((p) => p.id));
+    this.positions = new Map(policies.map((p, i) => [p.id, i]));
     this.approvalsById = new Map(policies.flatMap((p) => (p.approvals === undefined ? [] : [[p.id, p.approvals] as const])));
   }
 
@@ -60,7 +67,9 @@ export class CedarPolicyEvaluator implements PolicyEvaluator {
     const { decision, diagnostics } = answer.response;
     const errors = diagnostics.errors.map((e) => `policy "${e.policyId}": ${e.error.message}`);
     const allowed = decision === 'allow' && errors.length === 0;
-    const policies = [...diagnostics.reason];
+    // Load order (file name, then position), so the stored and shown ids never depend on Cedar's
+    // internal iteration order.
+    const policies = [...diagnostics.reason].sort((a, b) => this.loadOrder(a) - this.loadOrder(b));
     if (!allowed) return { allowed, policies, errors };
     let approvals: number | undefined;
     for (const id of policies) {

@@ -13,6 +13,7 @@ import { durationSeconds } from '../options.js';
 interface McpOptions {
   pollInterval: number;
   maxWait: number;
+  onBehalfOfToken?: string;
 }
 
 /** Resolves when the host closes our stdin (the MCP stdio transport's end of session). */
@@ -33,9 +34,16 @@ export function registerMcp(program: Command): void {
         .argParser(durationSeconds)
         .default(DEFAULT_POLL_INTERVAL_MS / 1000, `${DEFAULT_POLL_INTERVAL_MS / 1000}s`),
     )
+    .addOption(
+      new Option('--on-behalf-of-token <jwt>', 'request access for this subject (its token must name you in may_act), you acting as its delegate (RFC 8693)').env(
+        'STINT_SUBJECT_TOKEN',
+      ),
+    )
     .addOption(new Option('--max-wait <duration>', 'longest wait_seconds request_access accepts').argParser(durationSeconds).default(DEFAULT_MAX_WAIT_SECONDS, '15m'))
     .action(async (opts: McpOptions, command: Command) => {
-      const client = clientOf(globalsOf(command));
+      const globals = globalsOf(command);
+      const client = clientOf(globals);
+      const subjectToken = opts.onBehalfOfToken !== undefined && opts.onBehalfOfToken !== '' ? opts.onBehalfOfToken : undefined;
       const [{ StdioServerTransport }, { createStintMcpServer }] = await Promise.all([
         import('@modelcontextprotocol/sdk/server/stdio.js'),
         import('../../mcp/server.js'),
@@ -43,6 +51,8 @@ export function registerMcp(program: Command): void {
       const server = createStintMcpServer(client, program.version() ?? '0.0.0', {
         pollIntervalMs: opts.pollInterval * 1000,
         maxWaitSeconds: opts.maxWait,
+        // clientOf refused to go on without the agent's own token, which is the actor token.
+        ...(subjectToken !== undefined && globals.token !== undefined ? { delegation: { subjectToken, actorToken: globals.token } } : {}),
       });
       await server.connect(new StdioServerTransport());
       await stdinClosed();
