@@ -36,7 +36,7 @@ export async function measureRate(total: number, concurrency: number, op: (i: nu
 }
 
 /** Warm-up before a measurement (JIT, connection pools, caches): a tenth of the run, 5..500 ops. */
-function warmUpCount(total: number): number {
+export function warmUpCount(total: number): number {
   return Math.max(5, Math.min(500, Math.floor(total / 10)));
 }
 

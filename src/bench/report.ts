@@ -8,6 +8,7 @@ import type { ConnectorsResult, ProvisionResult } from './connectors.js';
 import type { IntrospectionResult } from './introspection.js';
 import type { IssuanceResult } from './issuance.js';
 import type { ScaleResult } from './scale.js';
+import type { TokenExchangeResult } from './token-exchange.js';
 
 /** One line of the table. */
 export interface ReportRow {
@@ -69,6 +70,24 @@ export function introspectionRows(r: IntrospectionResult): ReportRow[] {
     ratioRow(`Introspections, HTTP (c=${r.concurrency})`, r.http.perSecond, r.rawVerify.perSecond, 'raw JWT verify', true),
     ratioRow(`Introspections, in-process (c=${r.concurrency})`, r.inProcess.perSecond, r.rawVerify.perSecond, 'raw JWT verify', false),
     ratioRow(`HTTP round trip alone, GET /healthz (c=${r.concurrency})`, r.httpFloor.perSecond, r.rawVerify.perSecond, 'raw JWT verify', false),
+  ];
+}
+
+/** Issue #4 item 9: token exchange rates next to the native request (context, no goal). */
+export function tokenExchangeRows(r: TokenExchangeResult): ReportRow[] {
+  const where = `PGlite, c=${r.concurrency}`;
+  const row = (metric: string, stint: number, reference: number, referenceLabel: string): ReportRow => ({
+    metric,
+    stint: perSecond(stint),
+    reference: `${perSecond(reference)} ${referenceLabel}`,
+    ratio: percent(stint / reference),
+    goal: '-',
+    verdict: 'info',
+  });
+  return [
+    row(`Token exchanges, HTTP (${where})`, r.exchange.perSecond, r.native.perSecond, 'POST /v1/grants'),
+    row(`DPoP-bound token exchanges, HTTP (${where})`, r.dpopExchange.perSecond, r.native.perSecond, 'POST /v1/grants'),
+    row(`  native POST /v1/grants, HTTP (${where})`, r.native.perSecond, r.rawVerify.perSecond, 'raw JWT verify'),
   ];
 }
 

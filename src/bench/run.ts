@@ -19,8 +19,9 @@ import { benchConnectors } from './connectors.js';
 import { benchIntrospection } from './introspection.js';
 import { benchIssuance } from './issuance.js';
 import { withTimeout } from './measure.js';
-import { auditRows, connectorRows, errorRow, formatTable, introspectionRows, issuanceRows, scaleRows, type ReportRow } from './report.js';
+import { auditRows, connectorRows, errorRow, formatTable, introspectionRows, issuanceRows, scaleRows, tokenExchangeRows, type ReportRow } from './report.js';
 import { benchScale } from './scale.js';
+import { benchTokenExchange } from './token-exchange.js';
 import { Cleanup } from './cleanup.js';
 import { createWorkspace, phaseWorkspace, postgresServerVersion, type BenchWorkspace } from './setup.js';
 
@@ -37,10 +38,11 @@ const MINUTE = 60_000;
 
 /** Sizes: full mode is what docs/benchmarks.md reports; quick mode only exercises the harness. */
 const plan = quick
-  ? { grants: 100, introspections: 500, scaleSizes: [1000, 5000], postgresScaleSizes: [5000], loadGrants: 50, listPages: 3, starts: 2, auditEvents: 5000, provisionGrants: 20, lagGrants: 50, liveSessions: 5, profileRoles: 20 }
+  ? { grants: 100, introspections: 500, exchanges: 100, scaleSizes: [1000, 5000], postgresScaleSizes: [5000], loadGrants: 50, listPages: 3, starts: 2, auditEvents: 5000, provisionGrants: 20, lagGrants: 50, liveSessions: 5, profileRoles: 20 }
   : {
       grants: 2000,
       introspections: 20_000,
+      exchanges: 2000,
       scaleSizes: [100_000, 1_000_000],
       postgresScaleSizes: [1_000_000],
       loadGrants: 1000,
@@ -76,6 +78,14 @@ const phases: Phase[] = [
     run: async (ws) => {
       const r = await benchIntrospection(ws, { requests: plan.introspections, concurrency: CONCURRENCY });
       return { result: r, rows: introspectionRows(r) };
+    },
+  },
+  {
+    name: 'token exchange, PGlite',
+    timeoutMs: 3 * MINUTE,
+    run: async (ws) => {
+      const r = await benchTokenExchange(ws, { exchanges: plan.exchanges, concurrency: CONCURRENCY });
+      return { result: r, rows: tokenExchangeRows(r) };
     },
   },
   {

@@ -10,8 +10,9 @@ import { createConnectorTargets } from '../../src/bench/connector-targets.js';
 import { benchConnectors } from '../../src/bench/connectors.js';
 import { benchIntrospection } from '../../src/bench/introspection.js';
 import { benchIssuance } from '../../src/bench/issuance.js';
-import { auditRows, connectorRows, formatTable, introspectionRows, issuanceRows, scaleRows, type ReportRow } from '../../src/bench/report.js';
+import { auditRows, connectorRows, formatTable, introspectionRows, issuanceRows, scaleRows, tokenExchangeRows, type ReportRow } from '../../src/bench/report.js';
 import { benchScale } from '../../src/bench/scale.js';
+import { benchTokenExchange } from '../../src/bench/token-exchange.js';
 import { createWorkspace, phaseWorkspace, type BenchWorkspace } from '../../src/bench/setup.js';
 
 /** Every number anywhere in `value`, with its path. */
@@ -66,6 +67,15 @@ describe('benchmark harness (tiny numbers)', () => {
     const result = await phase((w) => benchIntrospection(w, { requests: 20, concurrency: 4 }));
     expectAllPositive(result);
     expectTable(introspectionRows(result));
+  });
+
+  // The benchmark itself throws unless every exchange answered 200 with its own grant and an
+  // access token of the expected type (DPoP for the DPoP-bound run).
+  it('token exchange', { timeout: 240_000 }, async () => {
+    const result = await phase((w) => benchTokenExchange(w, { exchanges: 10, concurrency: 4 }));
+    expectAllPositive(result);
+    expect([result.exchange.ops, result.dpopExchange.ops]).toEqual([10, 10]);
+    expectTable(tokenExchangeRows(result));
   });
 
   // PGlite grows the table between two sizes; PostgreSQL restarts the broker a second time.
