@@ -73,7 +73,11 @@ export class ExpiryWorker {
   /** One full pass. Safe to call concurrently with other replicas' passes. */
   async runOnce(): Promise<PassResult> {
     const result: PassResult = { expired: 0, lapsed: 0, revoked: 0, revokeFailed: 0 };
-    const toRevoke: string[] = [];
+    // The grants as the claiming transactions left them: revocation needs no second read.
+    const toRevoke = new Map<string, Grant>();
+    const queue = (grants: readonly Grant[]): void => {
+      for (const g of grants) if (g.credential.state === 'revoking' || g.credential.state === 'revoke_failed') toRevoke.set(g.id, g);
+    };
 
     // 1. Expire active grants past their expiry.
     for (;;) {
@@ -81,7 +85,7 @@ export class ExpiryWorker {
         endGrant(g, 'expired', 'system', now, undefined, this.credentials.leaseMs),
       );
       result.expired += ended.length;
-      toRevoke.push(...ended.filter((g) => g.credential.state === 'revoking').map((g) => g.id));
+      queue(ended);
       if (ended.length < this.batchSize) break;
     }
 
@@ -93,15 +97,14 @@ export class ExpiryWorker {
           : endGrant(g, 'expired', 'system', now, 'nobody decided in time', this.credentials.leaseMs),
       );
       result.lapsed += lapsed.length;
-      toRevoke.push(...lapsed.filter((g) => g.credential.state === 'revoking').map((g) => g.id));
+      queue(lapsed);
       if (lapsed.length < this.batchSize) break;
     }
 
     // 3. Due revocation retries, expired leases, interrupted activations.
-    const leased = await this.claimCredentialWork();
-    toRevoke.push(...leased);
+    queue(await this.claimCredentialWork());
 
-    await this.revokeAll([...new Set(toRevoke)], result);
+    await this.revokeAll([...toRevoke.values()], result);
     return result;
   }
 
@@ -119,7 +122,7 @@ export class ExpiryWorker {
   }
 
   /** Claims due credential work, renewing each lease so no other replica picks it up meanwhile. */
-  private async claimCredentialWork(): Promise<string[]> {
+  private async claimCredentialWork(): Promise<Grant[]> {
     const now = this.deps.clock.now();
     return inTransaction(this.deps, async (tx) => {
       const due = await tx.claimCredentialWork(['provisioning', 'revoking', 'revoke_failed'], now, this.batchSize);
@@ -137,7 +140,7 @@ export class ExpiryWorker {
         }
       }
       const records = await commitTransitions(tx, now, writes);
-      return { value: due.map((g) => g.id), records };
+      return { value: writes.map((w) => w.transition.grant), records };
     });
   }
 
@@ -145,8 +148,8 @@ export class ExpiryWorker {
    * Revokes on the targets with `concurrency` lanes and records the outcomes in group commits:
    * whatever finished since the last commit is written in one transaction.
    */
-  private async revokeAll(ids: string[], result: PassResult): Promise<void> {
-    if (ids.length === 0) return;
+  private async revokeAll(grants: readonly Grant[], result: PassResult): Promise<void> {
+    if (grants.length === 0) return;
     const pending: RevocationOutcome[] = [];
     let flushing: Promise<void> = Promise.resolve();
     const flush = (): Promise<void> => {
@@ -168,21 +171,16 @@ export class ExpiryWorker {
     };
     let next = 0;
     const lane = async (): Promise<void> => {
-      while (next < ids.length) {
-        const id = ids[next++]!;
-        try {
-          const grant = await this.deps.store.getGrant(id);
-          if (!grant || (grant.credential.state !== 'revoking' && grant.credential.state !== 'revoke_failed')) continue;
-          pending.push(await this.credentials.revokeOnTarget(grant));
-        } catch (e) {
-          result.revokeFailed++;
-          this.deps.log.error({ grant: id, err: describeError(e) }, 'could not read grant for revocation');
-        }
+      while (next < grants.length) {
+        const grant = grants[next++]!;
+        // Never throws: target failures come back as outcomes. The recorded state is re-checked
+        // under lock when the outcome commits, and revoking on the target is idempotent.
+        pending.push(await this.credentials.revokeOnTarget(grant));
         // Commit whenever the previous commit is done: batches grow while the store is busy.
         void flush();
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, ids.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, grants.length) }, lane));
     await flush();
   }
 }
