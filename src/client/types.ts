@@ -4,7 +4,7 @@
  * that hand them over, never inside a grant.
  */
 import type { ErrorCode } from '../core/errors.js';
-import type { EventType } from '../core/events.js';
+import type { AuditRecord, EventType } from '../core/events.js';
 import type { CredentialState, EndReason, GrantKind, GrantStatus } from '../core/grant.js';
 
 export type { CredentialState, EndReason, ErrorCode, EventType, GrantKind, GrantStatus };
@@ -216,17 +216,8 @@ export interface GrantPage {
   readonly nextCursor?: string;
 }
 
-/** One audit log entry; `canonical` is the exact RFC 8785 entry text, `leafHash` its RFC 6962 leaf hash (hex). */
-export interface AuditItemJson {
-  readonly seq: number;
-  /** Epoch milliseconds. */
-  readonly time: number;
-  readonly type: EventType;
-  readonly actor: string;
-  readonly grantId?: string;
-  readonly canonical: string;
-  readonly leafHash: string;
-}
+/** One audit log entry, exactly as stored (`canonical`: the RFC 8785 entry text; `leafHash`: its RFC 6962 leaf hash, hex). */
+export type AuditItemJson = AuditRecord;
 
 /** One page of `GET /v1/audit`; `next` is the `from` of the following page. */
 export interface AuditPage {

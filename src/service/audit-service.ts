@@ -15,6 +15,7 @@ import { formatCheckpointBody, type CheckpointSigner } from '../audit/signed-not
 import { frontierRoot, fromHex, toHex } from '../audit/merkle.js';
 import { inclusionProof } from '../audit/proofs.js';
 import type { Store, StoredCheckpoint } from '../ports/store.js';
+import type { AuditRecord } from '../core/events.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from './context.js';
 
@@ -135,13 +136,13 @@ export class AuditService {
   }
 
   /** Entries [from, from+limit). */
-  async page(from: number, limit: number): Promise<{ size: number; items: unknown[]; next?: number }> {
+  async page(from: number, limit: number): Promise<{ size: number; items: AuditRecord[]; next?: number }> {
     const head = await this.store.auditHead();
     const items = await this.store.readAudit(from, limit);
     const next = from + items.length;
     return {
       size: head.size,
-      items: items.map((r) => ({ seq: r.seq, time: r.time, type: r.type, actor: r.actor, ...(r.grantId ? { grantId: r.grantId } : {}), canonical: r.canonical, leafHash: r.leafHash })),
+      items,
       ...(next < head.size ? { next } : {}),
     };
   }

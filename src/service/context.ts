@@ -58,6 +58,12 @@ export function timeSortableId(now: number): string {
   return `g${Math.max(0, Math.floor(now)).toString(16).padStart(12, '0')}${randomBytes(10).toString('hex')}`;
 }
 
+/** Epoch ms encoded in an id made by {@link timeSortableId}; undefined for any other string. */
+export function timeOfId(id: string): number | undefined {
+  const m = /^g([0-9a-f]{12})[0-9a-f]{20}$/.exec(id);
+  return m ? parseInt(m[1]!, 16) : undefined;
+}
+
 /** Applies transitions inside a transaction: writes grants, appends their events in order. */
 export async function commitTransitions(
   tx: StoreTx,

@@ -9,7 +9,7 @@ import { isAdmin, mayRevoke } from '../core/access.js';
 import type { Principal } from '../core/principal.js';
 import type { ConnectorTarget, ReconcileReport, TargetCheck } from '../ports/connector.js';
 import type { TargetConfig } from '../config/types.js';
-import { inTransaction, type ServiceDeps } from './context.js';
+import { inTransaction, timeOfId, type ServiceDeps } from './context.js';
 import { describeError } from './credential-service.js';
 
 export interface TargetView {
@@ -26,11 +26,6 @@ export interface TargetView {
 /** Grants younger than this are never treated as orphans: their provisioning may be in flight on another replica. */
 const IN_FLIGHT_MS = 60_000;
 
-/** Epoch ms encoded in a time-sortable grant id (`g` + 12 hex digits of ms + random). */
-function idTime(grantId: string): number | undefined {
-  const m = /^g([0-9a-f]{12})[0-9a-f]+$/.exec(grantId);
-  return m ? parseInt(m[1]!, 16) : undefined;
-}
 
 export class TargetService {
   constructor(private readonly deps: ServiceDeps) {}
@@ -104,7 +99,7 @@ export class TargetService {
     // Live = may hold a credential, or so young that its provisioning may be in flight elsewhere.
     const live: ReadonlySet<string> = new (class extends Set<string> {
       override has(id: string): boolean {
-        const born = idTime(id);
+        const born = timeOfId(id);
         return holders.has(id) || (born !== undefined && born > now - IN_FLIGHT_MS);
       }
     })(holders);
