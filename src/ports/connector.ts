@@ -1,3 +1,4 @@
+import type { StintError } from '../core/errors.js';
 import type { Grant, RevocationEvidence, RevocationRecipe } from '../core/grant.js';
 
 /**
@@ -40,6 +41,19 @@ export interface ReconcileReport {
   readonly standing: readonly StandingPrivilege[];
 }
 
+/**
+ * The outcome of one credential in {@link Connector.revokeMany}: revoked (idempotently, sessions
+ * ended), or failed with its own secret-free error (`target_unavailable` for target trouble).
+ */
+export type BatchRevokeResult = { readonly ok: true } | { readonly ok: false; readonly error: StintError };
+
+/** One credential to prove dead in {@link Connector.verifyRevokedMany}. */
+export interface RevocationProofRequest {
+  readonly recipe: RevocationRecipe;
+  /** The issued credential to try, when the broker still holds it (sealed). */
+  readonly credential?: IssuedCredential;
+}
+
 /** Connectivity and the broker's own privileges on a target. */
 export interface TargetCheck {
   readonly reachable: boolean;
@@ -56,6 +70,8 @@ export interface TargetCheck {
  *   4. state `issued` commits.
  * `revoke` is idempotent (revoking twice, or revoking something never created, succeeds) and
  * kills live sessions. `verifyRevoked` tries the issued credential and looks for sessions.
+ * `revokeMany`/`verifyRevokedMany` are optional batch forms of the two for one target, used by
+ * the expiry worker when many credentials end together.
  * Every method gets the target as configured now; what identifies the credential comes from the
  * recipe stored with the grant, so a config change cannot orphan a credential.
  */
@@ -69,6 +85,29 @@ export interface Connector {
   revoke(recipe: RevocationRecipe, target: ConnectorTarget): Promise<void>;
   /** Proves the credential is dead: tries it (when given) and checks for live sessions. */
   verifyRevoked(recipe: RevocationRecipe, target: ConnectorTarget, credential?: IssuedCredential): Promise<RevocationEvidence>;
+  /**
+   * Batch form of {@link Connector.revoke} for many credentials on one target (issue #3, item 5:
+   * 1,000 grants expiring together must be dead within 1 s, which per-credential round trips
+   * cannot reach). Same guarantees as `revoke` for every recipe: idempotent, live sessions
+   * ended, the same safe order. Resolves with one result per recipe, in the order given, and
+   * rejects only for a programming error: target failures are per-recipe results, and one
+   * credential that cannot be removed must not hold the others back (the connector falls back
+   * to one-by-one work for a batch that fails, so only the bad one fails).
+   * `target.roleGrants` is empty here: a batch spans roles, and revocation works from the
+   * recipes alone. Optional: without it the service calls `revoke` per credential.
+   */
+  revokeMany?(recipes: readonly RevocationRecipe[], target: ConnectorTarget): Promise<readonly BatchRevokeResult[]>;
+  /**
+   * Batch form of {@link Connector.verifyRevoked} for many credentials on one target, after
+   * `revokeMany`. Returns one promise per request, in the order given, each settling as soon as
+   * that credential's proof is complete, so the service records early proofs while later ones
+   * are still being tried; a rejection is that credential's failure only. Every proof makes the
+   * same observations as `verifyRevoked` (a real login attempt with the issued credential when
+   * one is given, sessions, existence); shared catalog reads may serve the whole batch, and the
+   * login attempts run on a bounded number of parallel connections. `target.roleGrants` is
+   * empty, as for `revokeMany`. Optional, and implemented together with `revokeMany`.
+   */
+  verifyRevokedMany?(requests: readonly RevocationProofRequest[], target: ConnectorTarget): readonly Promise<RevocationEvidence>[];
   /** Lists (and unless `dryRun`, removes) credentials Stint made that no live grant backs. */
   reconcile?(target: ConnectorTarget, liveGrantIds: ReadonlySet<string>, opts: { dryRun: boolean }): Promise<ReconcileReport>;
   check?(target: ConnectorTarget): Promise<TargetCheck>;

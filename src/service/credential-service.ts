@@ -6,7 +6,7 @@
 import { StintError } from '../core/errors.js';
 import type { Grant, RevocationEvidence } from '../core/grant.js';
 import { activate, beginProvisioning, credentialRevokeFailed, credentialRevoked, endGrant, type Transition } from '../core/lifecycle.js';
-import type { Connector, ConnectorTarget, IssuedCredential } from '../ports/connector.js';
+import type { BatchRevokeResult, Connector, ConnectorTarget, IssuedCredential } from '../ports/connector.js';
 import type { TargetConfig } from '../config/types.js';
 import { commitTransitions, inTransaction, type ServiceDeps } from './context.js';
 import type { GrantResult } from './grant-service.js';
@@ -184,6 +184,86 @@ export class CredentialService {
     } catch (e) {
       return { grantId: grant.id, connector: recipe.connector, error: describeError(e) };
     }
+  }
+
+  /**
+   * The batch a grant's revocation can join: grants with the same key are revoked together by
+   * {@link revokeManyOnTarget}. Undefined when the grant has no recipe, its target or connector
+   * is gone, or the connector has no batch methods (then {@link revokeOnTarget} does it alone).
+   */
+  batchKey(grant: Grant): string | undefined {
+    const recipe = grant.credential.recipe;
+    if (!recipe) return undefined;
+    const connector = this.deps.connectors.get(recipe.connector);
+    if (!connector?.revokeMany || !connector.verifyRevokedMany || !this.deps.config.targets[recipe.target]) return undefined;
+    return JSON.stringify([recipe.connector, recipe.target]);
+  }
+
+  /**
+   * The target-side half of a revocation for many grants sharing one {@link batchKey}, with no
+   * store write: `revokeMany`, then `verifyRevokedMany`. `emit` receives each grant's outcome as
+   * soon as it is known (a failed revoke at once, a proof when its login attempt is done), so
+   * the caller can commit early outcomes while later proofs are still running. Never throws for
+   * target failures; resolves when every grant's outcome was emitted.
+   */
+  async revokeManyOnTarget(grants: readonly Grant[], emit: (outcome: RevocationOutcome) => void): Promise<void> {
+    if (grants.length === 0) return;
+    const recipes = grants.map((g) => g.credential.recipe!);
+    const { connector: kind, target: targetName } = recipes[0]!;
+    const connector = this.deps.connectors.get(kind);
+    const target = this.deps.config.targets[targetName];
+    const fail = (gs: readonly Grant[], error: string): void => {
+      for (const g of gs) emit({ grantId: g.id, connector: kind, error });
+    };
+    if (!connector?.revokeMany || !connector.verifyRevokedMany || !target) {
+      fail(grants, `connector "${kind}" or target "${targetName}" is not available for a batch revocation`);
+      return;
+    }
+    if (recipes.some((r) => r.connector !== kind || r.target !== targetName)) throw new StintError('internal', 'a revocation batch spans several targets');
+    // A batch spans roles; revocation works from the recipes alone (docs/connectors.md).
+    const ctarget: ConnectorTarget = { name: target.name, connector: target.connector, connection: target.connection, roleGrants: {} };
+    let results: readonly BatchRevokeResult[];
+    try {
+      crashPoint('after-end-commit');
+      results = await connector.revokeMany(recipes, ctarget);
+      crashPoint('after-revoke');
+      if (results.length !== grants.length) throw new StintError('internal', `revokeMany returned ${results.length} results for ${grants.length} recipes`);
+    } catch (e) {
+      fail(grants, describeError(e));
+      return;
+    }
+    const revoked: Grant[] = [];
+    grants.forEach((g, i) => {
+      const r = results[i]!;
+      if (r.ok) revoked.push(g);
+      else emit({ grantId: g.id, connector: kind, error: describeError(r.error) });
+    });
+    if (revoked.length === 0) return;
+    let proofs: readonly Promise<RevocationEvidence>[];
+    try {
+      proofs = connector.verifyRevokedMany(
+        revoked.map((g) => {
+          const credential = this.unseal(g);
+          return { recipe: g.credential.recipe!, ...(credential ? { credential } : {}) };
+        }),
+        ctarget,
+      );
+      if (proofs.length !== revoked.length) {
+        for (const p of proofs) p.catch(() => undefined);
+        throw new StintError('internal', `verifyRevokedMany returned ${proofs.length} proofs for ${revoked.length} requests`);
+      }
+    } catch (e) {
+      fail(revoked, describeError(e));
+      return;
+    }
+    await Promise.all(
+      proofs.map((proof, i) =>
+        proof.then(
+          (evidence) => emit({ grantId: revoked[i]!.id, connector: kind, evidence }),
+          (e: unknown) => emit({ grantId: revoked[i]!.id, connector: kind, error: describeError(e) }),
+        ),
+      ),
+    );
   }
 
   /**

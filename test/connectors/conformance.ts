@@ -38,6 +38,13 @@ export interface ConnectorHarness {
   readonly adminSecrets: readonly string[];
   /** Opens a session with the credential; rejects when the target refuses it. */
   connect(credential: IssuedCredential): Promise<ClientSession>;
+  /**
+   * Makes the credential of `recipe` impossible to remove on the target, for the batch fallback
+   * case (optional: PostgreSQL can, e.g. an object the role owns in another database; Redis
+   * cannot: `ACL DELUSER` never fails for one user of Stint's). `unblockRemoval` undoes it.
+   */
+  blockRemoval?(recipe: RevocationRecipe): Promise<void>;
+  unblockRemoval?(recipe: RevocationRecipe): Promise<void>;
   /** Makes the target unreachable (optional: enables the outage case). */
   stopTarget?(): Promise<void>;
   /** Brings it back. */
@@ -214,6 +221,126 @@ export function describeConnectorConformance(name: string, harness: ConnectorHar
         expect(check.reachable).toBe(false);
         expect(leaked(check, harness.adminSecrets)).toEqual([]);
       }
+    });
+
+    describe('batch revocation (revokeMany / verifyRevokedMany)', () => {
+      const batch = (): { revokeMany: NonNullable<Connector['revokeMany']>; verifyRevokedMany: NonNullable<Connector['verifyRevokedMany']> } => {
+        const { revokeMany, verifyRevokedMany } = harness.connector;
+        expect(revokeMany, 'connectors with target-side credentials implement revokeMany').toBeDefined();
+        expect(verifyRevokedMany, 'and verifyRevokedMany').toBeDefined();
+        return { revokeMany: revokeMany!.bind(harness.connector), verifyRevokedMany: verifyRevokedMany!.bind(harness.connector) };
+      };
+      /** The target as the service hands it to the batch methods: a batch spans roles. */
+      const batchTarget = (): ConnectorTarget => ({ ...harness.target, roleGrants: {} });
+
+      it('revokes a batch: a session opened before dies, every credential is proven dead by its own login attempt', async () => {
+        const { revokeMany, verifyRevokedMany } = batch();
+        const issued = [await provisionNew(), await provisionNew(), await provisionNew()];
+        const session = await connect(issued[1]!.credential);
+        await session.runAllowed();
+        const results = await revokeMany(issued.map((i) => i.recipe), batchTarget());
+        expect(results).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+        await expect(session.runUnprivileged()).rejects.toThrow();
+        await expect(harness.connect(issued[0]!.credential)).rejects.toThrow();
+        const evidence = await Promise.all(verifyRevokedMany(issued.map((i) => ({ recipe: i.recipe, credential: i.credential })), batchTarget()));
+        expect(evidence).toHaveLength(3);
+        for (const e of evidence) {
+          expect(e.verified, JSON.stringify(e)).toBe(true);
+          expect(e.checks.length).toBeGreaterThanOrEqual(3);
+          expect(e.checks[0]?.check).toBe('login');
+          expect(e.checks.every((c) => c.passed && c.detail.length > 0)).toBe(true);
+        }
+        // Each proof is about its own credential.
+        evidence.forEach((e, i) => expect(JSON.stringify(e)).toContain(String(issued[i]!.recipe.data.name)));
+      });
+
+      it('a batch proof fails for credentials that still work, and passes only for the revoked one', async () => {
+        const { revokeMany, verifyRevokedMany } = batch();
+        const alive = await provisionNew();
+        const dead = await provisionNew();
+        expect(await revokeMany([dead.recipe], batchTarget())).toEqual([{ ok: true }]);
+        const [aliveProof, deadProof] = await Promise.all(verifyRevokedMany([alive, dead].map((i) => ({ recipe: i.recipe, credential: i.credential })), batchTarget()));
+        expect(aliveProof?.verified).toBe(false);
+        expect(aliveProof?.checks.find((c) => c.check === 'login')?.passed).toBe(false);
+        expect(deadProof?.verified, JSON.stringify(deadProof)).toBe(true);
+        await (await connect(alive.credential)).runAllowed();
+      });
+
+      it('a batch with credentials already gone or never made is harmless, and their proofs pass', async () => {
+        const { revokeMany, verifyRevokedMany } = batch();
+        const gone = await provisionNew();
+        await harness.connector.revoke(gone.recipe, harness.target);
+        const never = plan(grant());
+        const live = await provisionNew();
+        const recipes = [gone.recipe, never, live.recipe];
+        expect(await revokeMany(recipes, batchTarget())).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+        expect(await revokeMany(recipes, batchTarget()), 'and revoking the batch twice').toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+        const evidence = await Promise.all(
+          verifyRevokedMany([{ recipe: gone.recipe, credential: gone.credential }, { recipe: never }, { recipe: live.recipe, credential: live.credential }], batchTarget()),
+        );
+        for (const e of evidence) expect(e.verified, JSON.stringify(e)).toBe(true);
+      });
+
+      it('a malformed recipe in a batch fails alone; the others are revoked', async () => {
+        const { revokeMany, verifyRevokedMany } = batch();
+        const good = await provisionNew();
+        const bad: RevocationRecipe = { ...good.recipe, data: { ...good.recipe.data, name: 'not-made-by-stint' } };
+        const results = await revokeMany([bad, good.recipe], batchTarget());
+        expect(results[0]?.ok).toBe(false);
+        expect(results[0]?.ok === false && results[0].error).toBeInstanceOf(StintError);
+        expect(results[1]).toEqual({ ok: true });
+        const [badProof, goodProof] = verifyRevokedMany([{ recipe: bad }, { recipe: good.recipe, credential: good.credential }], batchTarget());
+        await expect(badProof).rejects.toBeInstanceOf(StintError);
+        expect((await goodProof!).verified).toBe(true);
+      });
+
+      it.skipIf(harness.blockRemoval === undefined)('a batch with one credential that cannot be removed falls back: only that one fails, with its own error', async () => {
+        const { revokeMany, verifyRevokedMany } = batch();
+        const issued = [await provisionNew(), await provisionNew(), await provisionNew()];
+        const stuck = issued[1]!;
+        await harness.blockRemoval!(stuck.recipe);
+        try {
+          const results = await revokeMany(issued.map((i) => i.recipe), batchTarget());
+          expect(results[0]).toEqual({ ok: true });
+          expect(results[2]).toEqual({ ok: true });
+          const failed = results[1]!;
+          expect(failed.ok).toBe(false);
+          if (failed.ok) return;
+          expect(failed.error.code).toBe('target_unavailable');
+          expect(`${failed.error.detail} ${failed.error.internalReason ?? ''}`).toContain(String(stuck.recipe.data.name));
+          expect(leaked(failed.error, [...harness.adminSecrets, ...issued.map((i) => i.credential.password ?? '')])).toEqual([]);
+          const evidence = await Promise.all(verifyRevokedMany(issued.map((i) => ({ recipe: i.recipe, credential: i.credential })), batchTarget()));
+          expect(evidence[0]?.verified).toBe(true);
+          expect(evidence[2]?.verified).toBe(true);
+          // The stuck one is not reported dead: it still exists (even if it can no longer log in).
+          expect(evidence[1]?.verified).toBe(false);
+        } finally {
+          await harness.unblockRemoval!(stuck.recipe);
+        }
+        expect(await revokeMany([stuck.recipe], batchTarget()), 'once unblocked, a retry removes it').toEqual([{ ok: true }]);
+        expect((await harness.connector.verifyRevoked(stuck.recipe, harness.target, stuck.credential)).verified).toBe(true);
+      });
+
+      it('an unreachable target fails every credential of the batch with target_unavailable, without secrets', async () => {
+        const { revokeMany, verifyRevokedMany } = batch();
+        const target = { ...harness.unreachableTarget, roleGrants: {} };
+        const recipes = [grant(), grant()].map((g) => harness.connector.plan(g, harness.unreachableTarget));
+        const results = await revokeMany(recipes, target);
+        expect(results).toHaveLength(2);
+        for (const r of results) {
+          expect(r.ok).toBe(false);
+          if (r.ok) continue;
+          expect(r.error.code).toBe('target_unavailable');
+          expect(leaked(r.error, harness.adminSecrets)).toEqual([]);
+        }
+        const proofs = verifyRevokedMany(recipes.map((recipe) => ({ recipe, credential: { username: 'nobody', password: 'not-a-real-password' } })), target);
+        for (const proof of proofs) {
+          const error = await proof.then(() => undefined, (e: unknown) => e);
+          expect(error).toBeInstanceOf(StintError);
+          expect((error as StintError).code).toBe('target_unavailable');
+          expect(leaked(error, harness.adminSecrets)).toEqual([]);
+        }
+      });
     });
 
     it.skipIf(harness.stopTarget === undefined || harness.startTarget === undefined)(

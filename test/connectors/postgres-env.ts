@@ -125,6 +125,11 @@ export async function openSession(credential: IssuedCredential): Promise<Postgre
   };
 }
 
+/** The table that keeps a grant role from being dropped (see `blockRemoval`). */
+function blockerTable(recipe: { data: Readonly<Record<string, unknown>> }): string {
+  return pg.escapeIdentifier(`blocker_${String(recipe.data.name)}`);
+}
+
 /** The conformance harness: the `read` role (member of orders_read) on a fresh cluster. */
 export function postgresHarness(): ConnectorHarness {
   let env: PostgresTestEnv | undefined;
@@ -149,6 +154,15 @@ export function postgresHarness(): ConnectorHarness {
       return [e.adminUrl, e.unreachableUrl, e.adminPassword, new URL(e.cluster.superuserUrl).password];
     },
     connect: openSession,
+    // An object the role owns in another database: DROP OWNED runs in the target database only,
+    // so DROP ROLE fails with 2BP01 (dependent objects) until it is gone.
+    blockRemoval: async (recipe) => {
+      const role = pg.escapeIdentifier(String(recipe.data.name));
+      await ready().superuser(`CREATE TABLE ${blockerTable(recipe)} (x int); ALTER TABLE ${blockerTable(recipe)} OWNER TO ${role}`, [], 'postgres');
+    },
+    unblockRemoval: async (recipe) => {
+      await ready().superuser(`DROP TABLE IF EXISTS ${blockerTable(recipe)}`, [], 'postgres');
+    },
     stopTarget: () => ready().cluster.stop(),
     startTarget: () => ready().cluster.start(),
     setup: async () => {

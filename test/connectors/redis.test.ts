@@ -316,8 +316,10 @@ describe('redis connector: credentials on the real server', () => {
     }
     for (const xs of [provisionMs, revokeMs, verifyMs]) xs.sort((a, b) => a - b);
     const fmt = (xs: number[]): string => `p50 ${percentile(xs, 50).toFixed(2)} ms, p99 ${percentile(xs, 99).toFixed(2)} ms`;
+    // Informational only: tests never assert on wall-clock time; the speed goal is measured by
+    // the bench (BENCH_ONLY=connectors), which compares it with a reference from the same run.
     console.log(`redis connector over 100 grants: provision ${fmt(provisionMs)}; revoke ${fmt(revokeMs)}; verifyRevoked ${fmt(verifyMs)}`);
-    expect(percentile(revokeMs, 99)).toBeLessThan(1000);
+    for (const { credential } of issued) expect(await userExists(credential.username!)).toBe(false);
   });
 });
 
@@ -394,15 +396,54 @@ describe('redis connector: the broker user and unreachable targets', () => {
     const down = target(`redis://stint-admin:${secret}@127.0.0.1:1`);
     const g = grant();
     const recipe = connector.plan(g, down);
-    const started = performance.now();
-    await expectTargetUnavailable(connector.provision(g, down, recipe), [secret]);
-    await expectTargetUnavailable(connector.revoke(recipe, down), [secret]);
-    await expectTargetUnavailable(connector.verifyRevoked(recipe, down, { username: 'stint_x', password: secret }), [secret]);
-    await expectTargetUnavailable(connector.reconcile!(down, new Set(), { dryRun: true }), [secret]);
-    expect(performance.now() - started).toBeLessThan(2000);
+    // Fail fast = the refused connection is reported as such (no reconnect loop, no waiting for
+    // a deadline): the reason names ECONNREFUSED.
+    for (const attempt of [
+      () => connector.provision(g, down, recipe),
+      () => connector.revoke(recipe, down),
+      () => connector.verifyRevoked(recipe, down, { username: 'stint_x', password: secret }),
+      () => connector.reconcile!(down, new Set(), { dryRun: true }),
+    ]) {
+      const err = await expectTargetUnavailable(attempt(), [secret]);
+      expect(err.detail).toMatch(/could not be reached/u);
+      expect(err.internalReason).toMatch(/ECONNREFUSED/u);
+    }
     const check = await connector.check!(down);
     expect(check).toMatchObject({ reachable: false, minimalPrivileges: false });
     expectNoSecret(JSON.stringify(check), [secret]);
+  });
+
+  it('a target that accepts connections but never answers: each operation gives up at the connect deadline, after one attempt', async () => {
+    // A listener that accepts and stays silent (a hung server, a black-holed proxy). The
+    // deadline is the connector's option; what is checked is that it is the deadline that ends
+    // each operation (ConnectDeadlineError) and that nothing reconnects behind the caller's back.
+    const sockets = new Set<net.Socket>();
+    let attempts = 0;
+    const silent = net.createServer((socket) => {
+      attempts += 1;
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, HOST, () => resolve()));
+    const port = (silent.address() as net.AddressInfo).port;
+    const hung = createRedisConnector({ connectTimeoutMs: 50, clock });
+    try {
+      const down = target(`redis://stint-admin:${ADMIN_PASSWORD}@${HOST}:${port}`);
+      const recipe = hung.plan(grant(), down);
+      const revokeError = await expectTargetUnavailable(hung.revoke(recipe, down), [ADMIN_PASSWORD]);
+      expect(revokeError.internalReason).toMatch(/connect did not complete within 50 ms/u);
+      expect(attempts).toBe(1);
+      const verifyError = await expectTargetUnavailable(hung.verifyRevoked(recipe, down, { username: 'stint_x', password: 'x-password' }), [ADMIN_PASSWORD, 'x-password']);
+      expect(verifyError.internalReason).toMatch(/connect did not complete within 50 ms/u);
+      expect(attempts).toBe(2);
+      const [batch] = await hung.revokeMany([recipe], { ...down, roleGrants: {} });
+      expect(batch?.ok).toBe(false);
+      expect(attempts).toBe(3);
+    } finally {
+      await hung.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('a wrong admin password is refused without echoing it', async () => {

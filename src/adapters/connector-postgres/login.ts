@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import { describeDriverError, errorCode, isUnreachable } from './errors.js';
+import { probeEndpoint, probeLogin } from './login-probe.js';
 
 /** SQLSTATE class 28 (invalid authorization specification): the server refused the login. */
 const AUTH_REFUSED = /^28/;
@@ -26,8 +27,19 @@ export function credentialUrl(clientUrl: string, username: string, password: str
   return url.href;
 }
 
-/** Opens (and closes) one session as `username`. Reasons never contain the password or URL. */
+/**
+ * Opens (and closes) one session as `username`. Reasons never contain the password or URL.
+ * Plain-TCP client URLs use the raw protocol probe (login-probe.ts: the same attempt at a
+ * fraction of the client cost); anything else (TLS, sockets, parameters) uses `pg.Client`.
+ */
 export async function tryLogin(clientUrl: string, username: string, password: string, timeoutMs: number): Promise<LoginOutcome> {
+  const endpoint = probeEndpoint(clientUrl);
+  if (endpoint !== undefined) return probeLogin(endpoint, username, password, timeoutMs);
+  return tryLoginWithClient(clientUrl, username, password, timeoutMs);
+}
+
+/** {@link tryLogin} through `pg.Client`, for every URL the raw probe does not handle. */
+export async function tryLoginWithClient(clientUrl: string, username: string, password: string, timeoutMs: number): Promise<LoginOutcome> {
   const secrets = [password, credentialUrl(clientUrl, username, password)];
   const client = new pg.Client({ connectionString: credentialUrl(clientUrl, username, password), connectionTimeoutMillis: timeoutMs });
   // A session that the server ends later must not crash the process with an unhandled 'error'.

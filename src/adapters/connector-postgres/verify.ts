@@ -64,3 +64,65 @@ export async function proveRevoked(
   );
   return { verified: checks.every((c) => c.passed), checks, at: now() };
 }
+
+/** One role of a batch proof. */
+export interface RoleProofRequest {
+  readonly name: string;
+  readonly credential?: IssuedCredential;
+}
+
+/** What the catalog says about one role. */
+interface RoleState {
+  readonly sessions: number;
+  readonly present: boolean;
+  readonly canlogin: boolean | null;
+}
+
+function catalogChecks(name: string, state: RoleState): Check[] {
+  return [
+    state.sessions === 0
+      ? { check: 'sessions', passed: true, detail: `pg_stat_activity lists no backend of ${name}` }
+      : { check: 'sessions', passed: false, detail: `pg_stat_activity lists ${state.sessions} backend(s) of ${name}` },
+    state.present
+      ? { check: 'role', passed: false, detail: `role ${name} still exists in pg_roles (${state.canlogin ? 'LOGIN' : 'NOLOGIN'})` }
+      : { check: 'role', passed: true, detail: `pg_roles has no role ${name}` },
+  ];
+}
+
+/**
+ * The proof of {@link proveRevoked} for many roles (issue #3, items 5 and 6): the same three
+ * observations per role, but the catalog is read once for all of them (sessions and existence
+ * in one query) while the login attempts run through `probes` (a bounded number of parallel
+ * connections, in the order given). Returns one promise per role that settles as soon as that
+ * role's own login attempt is done, so the first proofs are ready long before the last. A
+ * catalog query that fails rejects every promise (mapped by the caller).
+ */
+export function proveRevokedMany(
+  pool: pg.Pool,
+  clientUrl: string,
+  requests: readonly RoleProofRequest[],
+  loginTimeoutMs: number,
+  probes: { run<T>(fn: () => Promise<T>): Promise<T> },
+  now: () => number,
+): Promise<RevocationEvidence>[] {
+  const names = requests.map((r) => r.name);
+  const catalog = pool
+    .query<{ name: string } & RoleState>(
+      `SELECT n.name,
+              (SELECT count(*)::int FROM pg_stat_activity a WHERE a.usename = n.name) AS sessions,
+              r.oid IS NOT NULL AS present,
+              r.rolcanlogin AS canlogin
+         FROM unnest($1::text[]) AS n(name) LEFT JOIN pg_roles r ON r.rolname = n.name`,
+      [names],
+    )
+    .then(({ rows }) => new Map(rows.map((row) => [row.name, row])));
+  // Every request awaits it, but possibly only after its login attempt: until then a failure
+  // must not count as an unhandled rejection (which would end the process).
+  catalog.catch(() => undefined);
+  return requests.map(async ({ name, credential }) => {
+    const login = credential === undefined ? undefined : await probes.run(() => loginCheck(clientUrl, name, credential, loginTimeoutMs));
+    const state = (await catalog).get(name) ?? { sessions: 0, present: false, canlogin: null };
+    const checks = [...(login === undefined ? [] : [login]), ...catalogChecks(name, state)];
+    return { verified: checks.every((c) => c.passed), checks, at: now() };
+  });
+}

@@ -11,7 +11,8 @@
 import { StintError } from '../../core/errors.js';
 import type { Grant, RevocationEvidence, RevocationRecipe } from '../../core/grant.js';
 import { systemClock, type Clock } from '../../ports/clock.js';
-import type { Connector, ConnectorTarget, IssuedCredential, ReconcileReport, TargetCheck } from '../../ports/connector.js';
+import { Limiter } from '../../core/limiter.js';
+import type { BatchRevokeResult, Connector, ConnectorTarget, IssuedCredential, ReconcileReport, RevocationProofRequest, TargetCheck } from '../../ports/connector.js';
 import { AdminClients } from './admin-clients.js';
 import { assessUsers } from './assess-users.js';
 import { assessBrokerUser } from './broker-user.js';
@@ -36,13 +37,19 @@ export interface RedisConnectorOptions {
   readonly commandTimeoutMs?: number;
   /** Time source for evidence timestamps. Default: the system clock. */
   readonly clock?: Clock;
+  /** Login attempts of `verifyRevokedMany` in flight at once per target. Default 8. */
+  readonly loginConcurrency?: number;
 }
 
 /** The Redis connector; `close()` quits its admin connections. */
 export interface RedisConnector extends Connector {
   readonly kind: 'redis';
+  revokeMany(recipes: readonly RevocationRecipe[], target: ConnectorTarget): Promise<readonly BatchRevokeResult[]>;
+  verifyRevokedMany(requests: readonly RevocationProofRequest[], target: ConnectorTarget): readonly Promise<RevocationEvidence>[];
   close(): Promise<void>;
 }
+
+type Check = RevocationEvidence['checks'][number];
 
 function connectionOf(target: ConnectorTarget): RedisConnection {
   return parseRedisConnection(target.connection, `targets.${target.name}.connection`);
@@ -53,6 +60,46 @@ export function createRedisConnector(opts: RedisConnectorOptions = {}): RedisCon
   const connectTimeoutMs = opts.connectTimeoutMs ?? 3000;
   const clock = opts.clock ?? systemClock;
   const admin = new AdminClients({ connectTimeoutMs, commandTimeoutMs: opts.commandTimeoutMs ?? 5000 });
+  const loginConcurrency = opts.loginConcurrency ?? 8;
+  /** One limiter per admin URL key: concurrent batches share the bound on login attempts. */
+  const probeLimiters = new Map<string, Limiter>();
+  const probesFor = (conn: RedisConnection): Limiter => {
+    let limiter = probeLimiters.get(conn.key);
+    if (limiter === undefined) probeLimiters.set(conn.key, (limiter = new Limiter(loginConcurrency)));
+    return limiter;
+  };
+
+  /** The login check of a proof: the issued password must be refused (WRONGPASS). */
+  async function loginCheck(conn: RedisConnection, target: string, user: string, credential: IssuedCredential | undefined): Promise<Check[]> {
+    const password = credential?.password;
+    if (password === undefined) return [];
+    const login = credential?.username ?? user;
+    let outcome: 'refused' | 'accepted';
+    try {
+      outcome = await tryLogin(conn, login, password, connectTimeoutMs);
+    } catch (e) {
+      throw targetError(target, `login as ${login}`, e, [password, passwordHash(password), conn.password, conn.key]);
+    }
+    return [
+      {
+        check: 'login',
+        passed: outcome === 'refused',
+        detail: outcome === 'refused' ? `login as ${login} with the issued password was refused (WRONGPASS)` : `login as ${login} with the issued password SUCCEEDED`,
+      },
+    ];
+  }
+
+  function connectionsCheck(user: string, live: readonly string[]): Check {
+    return {
+      check: 'connections',
+      passed: live.length === 0,
+      detail: live.length === 0 ? `CLIENT LIST shows no connection of ${user}` : `CLIENT LIST shows ${live.length} connection(s) of ${user} (ids ${live.join(', ')})`,
+    };
+  }
+
+  function userCheck(user: string, exists: boolean, command: 'ACL GETUSER' | 'ACL LIST'): Check {
+    return { check: 'user', passed: !exists, detail: exists ? `ACL user ${user} still exists` : `${command} finds no user ${user}` };
+  }
 
   /** Ids of the live connections authenticated as `user`. */
   async function connectionsOf(conn: RedisConnection, target: string, user: string): Promise<string[]> {
@@ -122,35 +169,84 @@ export function createRedisConnector(opts: RedisConnectorOptions = {}): RedisCon
     async verifyRevoked(recipe: RevocationRecipe, target: ConnectorTarget, credential?: IssuedCredential): Promise<RevocationEvidence> {
       const conn = connectionOf(target);
       const user = recipeUser(recipe);
-      const checks: { check: string; passed: boolean; detail: string }[] = [];
-      const password = credential?.password;
-      if (password !== undefined) {
-        const login = credential?.username ?? user;
-        let outcome: 'refused' | 'accepted';
-        try {
-          outcome = await tryLogin(conn, login, password, connectTimeoutMs);
-        } catch (e) {
-          throw targetError(target.name, `login as ${login}`, e, [password, passwordHash(password), conn.password, conn.key]);
-        }
-        checks.push({
-          check: 'login',
-          passed: outcome === 'refused',
-          detail: outcome === 'refused' ? `login as ${login} with the issued password was refused (WRONGPASS)` : `login as ${login} with the issued password SUCCEEDED`,
-        });
-      }
-      const live = await connectionsOf(conn, target.name, user);
-      checks.push({
-        check: 'connections',
-        passed: live.length === 0,
-        detail: live.length === 0 ? `CLIENT LIST shows no connection of ${user}` : `CLIENT LIST shows ${live.length} connection(s) of ${user} (ids ${live.join(', ')})`,
-      });
-      const exists = parseGetUser(await admin.command(conn, target.name, ['ACL', 'GETUSER', user])) !== undefined;
-      checks.push({
-        check: 'user',
-        passed: !exists,
-        detail: exists ? `ACL user ${user} still exists` : `ACL GETUSER finds no user ${user}`,
-      });
+      const checks = await loginCheck(conn, target.name, user, credential);
+      checks.push(connectionsCheck(user, await connectionsOf(conn, target.name, user)));
+      checks.push(userCheck(user, parseGetUser(await admin.command(conn, target.name, ['ACL', 'GETUSER', user])) !== undefined, 'ACL GETUSER'));
       return { verified: checks.every((c) => c.passed), checks, at: clock.now() };
+    },
+
+    /**
+     * One `ACL DELUSER u1 u2 ..` (which closes their connections), one `CLIENT LIST`, and a
+     * `CLIENT KILL ID` for any connection still listed. A refused batch (e.g. NOPERM) falls back
+     * to one user at a time so each ends with its own outcome; an unreachable target fails all.
+     */
+    async revokeMany(recipes: readonly RevocationRecipe[], target: ConnectorTarget): Promise<readonly BatchRevokeResult[]> {
+      const users = recipes.map((recipe): string | StintError => {
+        try {
+          return recipeUser(recipe);
+        } catch (e) {
+          return e instanceof StintError ? e : targetError(target.name, 'read the recipe', e, []);
+        }
+      });
+      const valid = [...new Set(users.filter((u): u is string => typeof u === 'string'))];
+      const failed = new Map<string, StintError>();
+      if (valid.length > 0) {
+        let conn: RedisConnection | undefined;
+        try {
+          conn = connectionOf(target);
+          await admin.command(conn, target.name, ['ACL', 'DELUSER', ...valid]);
+          const list = await admin.command(conn, target.name, ['CLIENT', 'LIST']);
+          for (const user of valid) {
+            for (const id of clientIdsOf(list, user)) await admin.command(conn, target.name, ['CLIENT', 'KILL', 'ID', id]);
+          }
+        } catch (e) {
+          const error = e instanceof StintError ? e : targetError(target.name, 'ACL DELUSER', e, []);
+          // Redis answered but refused: user by user. No answer (or a bad config): all fail.
+          if (conn === undefined || error.extra?.redisReply === undefined) {
+            for (const user of valid) failed.set(user, error);
+          } else {
+            for (const user of valid) {
+              try {
+                await removeUser(conn, target.name, user);
+              } catch (userError) {
+                failed.set(user, userError instanceof StintError ? userError : targetError(target.name, 'ACL DELUSER', userError, []));
+              }
+            }
+          }
+        }
+      }
+      return users.map((u): BatchRevokeResult => {
+        if (typeof u !== 'string') return { ok: false, error: u };
+        const error = failed.get(u);
+        return error === undefined ? { ok: true } : { ok: false, error };
+      });
+    },
+
+    /** One `CLIENT LIST` and one `ACL LIST` for the batch; a login attempt per user (bounded). */
+    verifyRevokedMany(requests: readonly RevocationProofRequest[], target: ConnectorTarget): readonly Promise<RevocationEvidence>[] {
+      let conn: RedisConnection;
+      try {
+        conn = connectionOf(target);
+      } catch (e) {
+        return requests.map(() => Promise.reject(e));
+      }
+      const shared = (async () => {
+        const list = await admin.command(conn, target.name, ['CLIENT', 'LIST']);
+        // ACL LIST, not ACL USERS: the broker's documented minimal user may run the former only.
+        const users = parseAclList(await admin.command(conn, target.name, ['ACL', 'LIST']));
+        return { list, users: new Set(users.map((u) => u.name)) };
+      })();
+      // Awaited by every request, some only after their login attempt: never unhandled meanwhile.
+      shared.catch(() => undefined);
+      const probes = probesFor(conn);
+      return requests.map(async ({ recipe, credential }) => {
+        const user = recipeUser(recipe);
+        const checks = await probes.run(() => loginCheck(conn, target.name, user, credential));
+        const { list, users } = await shared;
+        checks.push(connectionsCheck(user, clientIdsOf(list, user)));
+        checks.push(userCheck(user, users.has(user), 'ACL LIST'));
+        return { verified: checks.every((c) => c.passed), checks, at: clock.now() };
+      });
     },
 
     async reconcile(target: ConnectorTarget, liveGrantIds: ReadonlySet<string>, options: { dryRun: boolean }): Promise<ReconcileReport> {

@@ -7,7 +7,7 @@
  */
 import type { Grant, RevocationEvidence, RevocationRecipe } from '../../core/grant.js';
 import { isLive } from '../../core/grant.js';
-import type { Connector, ConnectorTarget, IssuedCredential } from '../../ports/connector.js';
+import type { BatchRevokeResult, Connector, ConnectorTarget, IssuedCredential, RevocationProofRequest } from '../../ports/connector.js';
 import type { Clock } from '../../ports/clock.js';
 
 export interface TokenConnectorDeps {
@@ -18,6 +18,25 @@ export interface TokenConnectorDeps {
 
 /** Creates the token-only connector. */
 export function createTokenConnector(deps: TokenConnectorDeps): Connector & { readonly sideEffects: false } {
+  /** Asks what a resource server would: does introspection still call the token active? */
+  async function verifyRevoked(recipe: RevocationRecipe): Promise<RevocationEvidence> {
+    const now = deps.clock.now();
+    const jti = String(recipe.data.jti ?? '');
+    const grant = await deps.readGrant(jti);
+    const live = grant !== undefined && isLive(grant, now);
+    return {
+      verified: !live,
+      checks: [
+        {
+          check: 'introspection',
+          passed: !live,
+          detail: live ? `token ${jti} still introspects as active` : `token ${jti} introspects as inactive`,
+        },
+      ],
+      at: now,
+    };
+  }
+
   return {
     kind: 'token',
     sideEffects: false,
@@ -33,22 +52,13 @@ export function createTokenConnector(deps: TokenConnectorDeps): Connector & { re
     async revoke(): Promise<void> {
       // The state change that ended the grant is the revocation; nothing else holds the token.
     },
-    async verifyRevoked(recipe: RevocationRecipe, _target: ConnectorTarget): Promise<RevocationEvidence> {
-      const now = deps.clock.now();
-      const jti = String(recipe.data.jti ?? '');
-      const grant = await deps.readGrant(jti);
-      const live = grant !== undefined && isLive(grant, now);
-      return {
-        verified: !live,
-        checks: [
-          {
-            check: 'introspection',
-            passed: !live,
-            detail: live ? `token ${jti} still introspects as active` : `token ${jti} introspects as inactive`,
-          },
-        ],
-        at: now,
-      };
+    async revokeMany(recipes: readonly RevocationRecipe[]): Promise<readonly BatchRevokeResult[]> {
+      // As revoke: the committed state change is the revocation, for every token of the batch.
+      return recipes.map(() => ({ ok: true }));
     },
+    verifyRevokedMany(requests: readonly RevocationProofRequest[]): readonly Promise<RevocationEvidence>[] {
+      return requests.map(({ recipe }) => verifyRevoked(recipe));
+    },
+    verifyRevoked,
   };
 }
