@@ -1,20 +1,25 @@
 /**
  * Where revocation time goes, measured when the revocation-lag goal fails (issue #3 item 10).
  * Each run makes `roles` grant roles directly (named like the broker's, members of the bench's
- * privileged role) and revokes them the way the expiry worker does, without the broker: 32
- * lanes (the worker's concurrency), each calling the connector's `revoke` then `verifyRevoked`.
- * The runs vary the connector's admin pool size (default 4) and whether the proof tries a
- * login. A last run revokes the same number of roles with batched statements on one
- * connection (a few statements for all roles, instead of five per role): the fix proposed in
- * docs/benchmarks.md.
+ * privileged role) and revokes them the way the expiry worker does, without the broker: the
+ * connector's batch path, `revokeMany` for all of them, then `verifyRevokedMany` with the issued
+ * password. The runs vary the number of parallel login attempts (the connector's
+ * `loginConcurrency`, default 8) and whether the proof tries a login at all.
+ *
+ * Two floors next to them, with no revocation at all: `roles` login attempts for roles that do
+ * not exist, with the raw-protocol probe the proof uses and with `pg.Client`, on 8 parallel
+ * connections. A real login attempt costs the server a backend process (fork, authentication,
+ * exit) each, which on 2 cores is what bounds the proof of 1,000 credentials.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { createPostgresConnector, roleNameFor } from '../adapters/connector-postgres/index.js';
+import { tryLogin, tryLoginWithClient } from '../adapters/connector-postgres/login.js';
 import { createOrResetRole } from '../adapters/connector-postgres/provision.js';
 import { scramSha256Verifier } from '../adapters/connector-postgres/scram.js';
 import type { RevocationRecipe } from '../core/grant.js';
+import { Limiter } from '../core/limiter.js';
 import type { ConnectorTarget } from '../ports/connector.js';
 import { timeSortableId } from '../service/context.js';
 import type { Cleanup } from './cleanup.js';
@@ -22,34 +27,35 @@ import type { ConnectorTargets } from './connector-targets.js';
 import { summarizeLatency, type Latency } from './latency.js';
 import { measureRate } from './measure.js';
 
-/** The expiry worker's revocation lanes (src/service/worker.ts default). */
-const WORKER_LANES = 32;
-
-/** One configuration of the connector, revoking `roles` roles on 32 lanes. */
+/** One configuration of the connector's batch path over `roles` roles. */
 export interface ProfileRun {
-  readonly poolSize: number;
+  /** Parallel login attempts (`loginConcurrency`). */
+  readonly loginConcurrency: number;
   /** Whether the proof tried a login with the issued credential (the broker always does). */
   readonly login: boolean;
   readonly roles: number;
-  /** First revoke started -> last proof done. */
-  readonly totalMs: number;
-  /** Per role, as the lanes saw it (includes waiting for a pool connection). */
-  readonly revoke: Latency;
-  readonly verify: Latency;
+  /** Start -> `revokeMany` done (every role dropped, sessions ended). */
+  readonly droppedMs: number;
+  /** Per role: start -> its proof complete. */
+  readonly proof: Latency;
 }
 
-/** Batched direct revocation: all roles in a few statements on one connection. */
-export interface BatchedRevocation {
-  readonly roles: number;
+/** Login attempts alone, for roles that do not exist. */
+export interface LoginFloor {
+  readonly client: 'raw probe' | 'pg.Client';
+  readonly lanes: number;
+  readonly attempts: number;
   readonly totalMs: number;
-  readonly perRoleMs: number;
 }
 
 /** Result of {@link profileRevocation}. */
 export interface RevocationProfile {
   readonly runs: readonly ProfileRun[];
-  readonly batched: BatchedRevocation;
+  readonly floors: readonly LoginFloor[];
 }
+
+/** Parallel connections of the login floors (the connector's default). */
+const FLOOR_LANES = 8;
 
 /** Makes `count` grant-like roles directly (8 at a time); returns their names and shared password. */
 async function makeRoles(pool: pg.Pool, targets: ConnectorTargets, count: number): Promise<{ names: string[]; password: string }> {
@@ -62,47 +68,50 @@ async function makeRoles(pool: pg.Pool, targets: ConnectorTargets, count: number
   return { names, password };
 }
 
-/** Revokes `names` through a connector with `poolSize` admin connections, on 32 lanes. */
-async function profileConnector(targets: ConnectorTargets, names: readonly string[], password: string, poolSize: number, login: boolean): Promise<ProfileRun> {
-  const connector = createPostgresConnector({ poolSize });
-  const target: ConnectorTarget = { name: 'bench-pg', connector: 'postgres', connection: { url: targets.postgresAdminUrl }, roleGrants: { memberOf: [targets.readRole] } };
-  const revoke: number[] = [];
-  const verify: number[] = [];
+/** Revokes `names` through the connector's batch methods; throws unless every proof passed. */
+async function profileBatch(targets: ConnectorTargets, names: readonly string[], password: string, loginConcurrency: number, login: boolean): Promise<ProfileRun> {
+  const connector = createPostgresConnector({ loginConcurrency });
+  const target: ConnectorTarget = { name: 'bench-pg', connector: 'postgres', connection: { url: targets.postgresAdminUrl }, roleGrants: {} };
+  const recipes: RevocationRecipe[] = names.map((name) => ({ connector: 'postgres', target: 'bench-pg', data: { name, memberOf: [targets.readRole] } }));
   try {
-    const rate = await measureRate(names.length, WORKER_LANES, async (i) => {
-      const name = names[i]!;
-      const recipe: RevocationRecipe = { connector: 'postgres', target: 'bench-pg', data: { name, memberOf: [targets.readRole] } };
-      const t0 = performance.now();
-      await connector.revoke(recipe, target);
-      const t1 = performance.now();
-      const evidence = await connector.verifyRevoked(recipe, target, login ? { username: name, password } : undefined);
-      verify.push(performance.now() - t1);
-      revoke.push(t1 - t0);
-      if (!evidence.verified) throw new Error(`the proof failed for ${name}: ${evidence.checks.map((c) => c.detail).join('; ')}`);
-    });
-    return { poolSize, login, roles: names.length, totalMs: rate.seconds * 1000, revoke: summarizeLatency(revoke), verify: summarizeLatency(verify) };
+    const started = performance.now();
+    const results = await connector.revokeMany(recipes, target);
+    const droppedMs = performance.now() - started;
+    if (results.some((r) => !r.ok)) throw new Error('revokeMany failed for some roles of the profile');
+    const proofs = connector.verifyRevokedMany(
+      recipes.map((recipe, i) => ({ recipe, ...(login ? { credential: { username: names[i]!, password } } : {}) })),
+      target,
+    );
+    const doneAt = await Promise.all(
+      proofs.map(async (p, i) => {
+        const evidence = await p;
+        if (!evidence.verified) throw new Error(`the proof failed for ${names[i]}: ${evidence.checks.map((c) => c.detail).join('; ')}`);
+        return performance.now() - started;
+      }),
+    );
+    return { loginConcurrency, login, roles: names.length, droppedMs, proof: summarizeLatency(doneAt) };
   } finally {
     await connector.close();
   }
 }
 
-/**
- * The revocation order of the connector (NOLOGIN, end sessions, REASSIGN/DROP OWNED, DROP ROLE)
- * for all roles at once: one statement batch per step, on one connection.
- */
-async function revokeBatched(pool: pg.Pool, names: readonly string[]): Promise<BatchedRevocation> {
-  const list = names.map((n) => pg.escapeIdentifier(n)).join(', ');
+/** `attempts` refused logins (roles that do not exist) on {@link FLOOR_LANES} connections. */
+async function loginFloor(targets: ConnectorTargets, client: LoginFloor['client'], attempts: number): Promise<LoginFloor> {
+  const url = new URL(targets.postgresAdminUrl);
+  url.username = '';
+  url.password = '';
+  const attempt = client === 'raw probe' ? tryLogin : tryLoginWithClient;
+  const lanes = new Limiter(FLOOR_LANES);
   const started = performance.now();
-  const { rows } = await pool.query<{ oid: string }>('SELECT oid::text AS oid FROM pg_roles WHERE rolname = ANY($1)', [names]);
-  await pool.query(`GRANT ${list} TO CURRENT_USER; ${names.map((n) => `ALTER ROLE ${pg.escapeIdentifier(n)} NOLOGIN`).join('; ')}`);
-  const oids = rows.map((r) => r.oid);
-  await pool.query('SELECT pg_terminate_backend(pid, 1000) FROM pg_stat_activity WHERE usesysid = ANY($1::oid[])', [oids]);
-  await pool.query('SELECT count(*) FROM pg_stat_activity WHERE usesysid = ANY($1::oid[])', [oids]);
-  await pool.query(`REASSIGN OWNED BY ${list} TO CURRENT_USER; DROP OWNED BY ${list}; DROP ROLE IF EXISTS ${list}`);
-  const left = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_roles WHERE rolname = ANY($1)', [names]);
-  const totalMs = performance.now() - started;
-  if (left.rows[0]?.n !== 0) throw new Error('the batched revocation left roles behind');
-  return { roles: names.length, totalMs, perRoleMs: totalMs / names.length };
+  await Promise.all(
+    Array.from({ length: attempts }, (_, i) =>
+      lanes.run(async () => {
+        const outcome = await attempt(url.href, `stint_nobody_${i}`, 'no-password', 5_000);
+        if (outcome.kind !== 'refused') throw new Error(`a login attempt for a missing role was not refused (${outcome.kind})`);
+      }),
+    ),
+  );
+  return { client, lanes: FLOOR_LANES, attempts, totalMs: performance.now() - started };
 }
 
 /** Runs the profile with `roles` roles per configuration. */
@@ -112,16 +121,17 @@ export async function profileRevocation(targets: ConnectorTargets, cleanup: Clea
   const close = cleanup.add('close the profile PostgreSQL pool', () => pool.end());
   try {
     const runs: ProfileRun[] = [];
-    for (const { poolSize, login } of [
-      { poolSize: 4, login: true },
-      { poolSize: WORKER_LANES, login: true },
-      { poolSize: WORKER_LANES, login: false },
+    for (const { loginConcurrency, login } of [
+      { loginConcurrency: 8, login: true },
+      { loginConcurrency: 4, login: true },
+      { loginConcurrency: 16, login: true },
+      { loginConcurrency: 8, login: false },
     ]) {
       const { names, password } = await makeRoles(pool, targets, roles);
-      runs.push(await profileConnector(targets, names, password, poolSize, login));
+      runs.push(await profileBatch(targets, names, password, loginConcurrency, login));
     }
-    const { names } = await makeRoles(pool, targets, roles);
-    return { runs, batched: await revokeBatched(pool, names) };
+    const floors = [await loginFloor(targets, 'raw probe', roles), await loginFloor(targets, 'pg.Client', roles)];
+    return { runs, floors };
   } finally {
     await close();
   }

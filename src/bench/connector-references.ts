@@ -2,9 +2,12 @@
  * The references of the connectors benchmark: the statements the connectors send, run directly
  * on the same servers as the same minimal admin users, with no broker around them.
  *
- * PostgreSQL: `createOrResetRole` and `revokeRole`, the connector's own statement code, on a
- * single admin connection, one role at a time. The SCRAM verifier is computed once, outside the
- * timing (the broker computes one per grant: that cost is part of Stint's figure).
+ * PostgreSQL: `createOrResetRole`, the connector's own statement code, on a single admin
+ * connection, one role at a time. The SCRAM verifier is computed once, outside the timing (the
+ * broker computes one per grant: that cost is part of Stint's figure). Revocation: `revokeRoles`
+ * (the connector's batched statements, 200 roles per batch) on one admin connection, then one
+ * login attempt per role with the same probe the proof uses (`tryLogin`) on the same number of
+ * parallel connections: what the broker's revocation does on the target, without the broker.
  * Redis: `ACL SETUSER <user> reset on #<hash> <rules>` and `CLIENT KILL USER <user>`, the two
  * commands of a provisioning, through the same client library.
  */
@@ -12,22 +15,34 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { createOrResetRole } from '../adapters/connector-postgres/provision.js';
-import { revokeRole } from '../adapters/connector-postgres/revoke.js';
+import { tryLogin } from '../adapters/connector-postgres/login.js';
+import { revokeRoles } from '../adapters/connector-postgres/revoke.js';
+import { Limiter } from '../core/limiter.js';
 import { scramSha256Verifier } from '../adapters/connector-postgres/scram.js';
 import { passwordHash } from '../adapters/connector-redis/credential.js';
 import { discard } from '../adapters/connector-redis/open-client.js';
 import type { Cleanup } from './cleanup.js';
 import { openRedisAsBroker, type ConnectorTargets } from './connector-targets.js';
-import { measureSequential, type Latency } from './latency.js';
+import { measureSequential, summarizeLatency, type Latency } from './latency.js';
 
 /** The connector's revoke budget for sessions to end (its default). */
 const TERMINATE_BUDGET_MS = 10_000;
 
-/** Direct revocation of many roles, one after another. */
+/** Roles per statement batch, as the connector's default (`revokeBatchSize`). */
+const REVOKE_BATCH = 200;
+/** Parallel login attempts, as the connector's default (`loginConcurrency`). */
+const LOGIN_LANES = 8;
+
+/** Direct revocation of many roles: batched statements, then a login attempt per role. */
 export interface DirectRevocation {
   readonly roles: number;
   /** Live sessions open on the roles when the revocation started. */
   readonly sessions: number;
+  /** Start -> every role dropped (all statement batches done). */
+  readonly droppedMs: number;
+  /** Per role: start -> its login attempt refused. */
+  readonly refused: Latency;
+  /** Start -> the last login attempt refused. */
   readonly totalMs: number;
   readonly perRoleMs: number;
 }
@@ -80,12 +95,33 @@ export class DirectPostgresRoles {
     }
   }
 
-  /** Revokes every role, one after another, with the connector's statements; the total time. */
+  /**
+   * Revokes every role with the connector's batched statements, then tries each one's login
+   * (which must be refused); throws unless every role is gone and every attempt refused.
+   */
   async revokeAll(): Promise<DirectRevocation> {
+    const clientUrl = new URL(this.targets.postgresAdminUrl);
+    clientUrl.username = '';
+    clientUrl.password = '';
+    const lanes = new Limiter(LOGIN_LANES);
+    const refusedAt: number[] = [];
     const started = performance.now();
-    for (const name of this.names) await revokeRole(this.pool, name, TERMINATE_BUDGET_MS);
+    for (let at = 0; at < this.names.length; at += REVOKE_BATCH) {
+      const errors = await revokeRoles(this.pool, this.names.slice(at, at + REVOKE_BATCH), TERMINATE_BUDGET_MS);
+      if (errors.some((e) => e !== undefined)) throw new Error('the direct batched revocation failed for some roles');
+    }
+    const droppedMs = performance.now() - started;
+    await Promise.all(
+      this.names.map((name) =>
+        lanes.run(async () => {
+          const outcome = await tryLogin(clientUrl.href, name, 'not-the-password', 5_000);
+          if (outcome.kind !== 'refused') throw new Error(`the direct login attempt as ${name} was not refused (${outcome.kind})`);
+          refusedAt.push(performance.now() - started);
+        }),
+      ),
+    );
     const totalMs = performance.now() - started;
-    return { roles: this.names.length, sessions: this.sessions.length, totalMs, perRoleMs: totalMs / this.names.length };
+    return { roles: this.names.length, sessions: this.sessions.length, droppedMs, refused: summarizeLatency(refusedAt), totalMs, perRoleMs: totalMs / this.names.length };
   }
 
   async close(): Promise<void> {

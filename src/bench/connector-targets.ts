@@ -34,6 +34,8 @@ export interface ConnectorTargets {
   readonly redisAdminUrl: string;
   readonly redisAdminUser: string;
   readonly redisAdminPassword: string;
+  /** The superuser's URL of the bench database (for observers that need their own connection). */
+  readonly superuserUrl: string;
   /** Runs SQL as the superuser on the bench database. */
   superuser<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]>;
   /** Roles whose name starts with `stint_` and that are members of {@link readRole}: what the broker made and did not remove. */
@@ -127,6 +129,7 @@ export async function createConnectorTargets(cleanup: Cleanup): Promise<Connecto
     redisAdminUrl: `redis://${redisAdminUser}:${redisAdminPassword}@${REDIS.host}:${REDIS.port}`,
     redisAdminUser,
     redisAdminPassword,
+    superuserUrl: db.url,
     superuser: (sql, params = []) => asSuperuser(db.url, async (su) => (await su.query(sql, params)).rows),
     async countStintRoles() {
       const rows = await asSuperuser(db.url, (su) =>

@@ -107,6 +107,8 @@ describe('benchmark harness (tiny numbers)', () => {
     expectAllPositive(result);
     expect(result.revocation).toMatchObject({ grants: 10, verified: 10, liveSessions: 2 });
     expect(result.revocation.lag.samples).toBe(10);
+    expect(result.revocation.dropped.samples).toBe(10);
+    expect(result.revocation.reference.refused.samples).toBe(10);
     expect(result.provision.postgres.stint.samples).toBe(5);
     expect(result.provision.redis.stint.samples).toBe(5);
     expectTable(connectorRows(result));
@@ -116,11 +118,15 @@ describe('benchmark harness (tiny numbers)', () => {
   it('connector revocation profile', { timeout: 120_000 }, async () => {
     const result = await phase(async (w) => profileRevocation(await createConnectorTargets(w.cleanup), w.cleanup, 4));
     expectAllPositive(result);
-    expect(result.runs.map((r) => [r.poolSize, r.login, r.roles])).toEqual([
-      [4, true, 4],
-      [32, true, 4],
-      [32, false, 4],
+    expect(result.runs.map((r) => [r.loginConcurrency, r.login, r.roles, r.proof.samples])).toEqual([
+      [8, true, 4, 4],
+      [4, true, 4, 4],
+      [16, true, 4, 4],
+      [8, false, 4, 4],
     ]);
-    expect(result.batched.roles).toBe(4);
+    expect(result.floors.map((f) => [f.client, f.attempts])).toEqual([
+      ['raw probe', 4],
+      ['pg.Client', 4],
+    ]);
   });
 });
