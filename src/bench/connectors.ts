@@ -42,6 +42,8 @@ export interface ConnectorsOptions {
   readonly lagGrants: number;
   /** Of those, how many have an open session when they expire. */
   readonly liveSessions: number;
+  /** The broker's own store (default PGlite, in process; `postgres` puts the store work in another process). */
+  readonly store?: 'pglite' | 'postgres';
   /** Non-zero: run the profile (connector-profile.ts, as many roles as `lagGrants`) when the lag goal fails; 0 = never. */
   readonly profileRoles: number;
 }
@@ -297,7 +299,7 @@ async function measureRevocationLag(
 /** Runs the connectors benchmark on the local PostgreSQL and Redis. */
 export async function benchConnectors(ws: BenchWorkspace, opts: ConnectorsOptions): Promise<ConnectorsResult> {
   const targets = await createConnectorTargets(ws.cleanup);
-  const state = await createBenchState(ws, 'connectors', 'pglite');
+  const state = await createBenchState(ws, 'connectors', opts.store ?? 'pglite');
   await addTargets(state, targets);
   const clock = new ManualClock(Date.now());
   // The worker does not run on its own: the bench drives it, so that the clock decides when

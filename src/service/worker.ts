@@ -184,8 +184,8 @@ export class ExpiryWorker {
  * Node thread the login attempts need (measured: 1,000 one-grant commits on PGlite, ~4-5 ms
  * each under load, docs/benchmarks.md). The linger bounds what an early outcome waits.
  */
-const GROUP_MIN = 32;
-const GROUP_LINGER_MS = 25;
+const GROUP_MIN = 64;
+const GROUP_LINGER_MS = 100;
 
 /**
  * The revocations of one pass: grants handed in (from committed claims) are revoked on their
