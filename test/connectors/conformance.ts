@@ -254,6 +254,21 @@ export function describeConnectorConformance(name: string, harness: ConnectorHar
         evidence.forEach((e, i) => expect(JSON.stringify(e)).toContain(String(issued[i]!.recipe.data.name)));
       });
 
+      it("revoking a batch leaves other credentials' sessions alone", async () => {
+        const { revokeMany } = batch();
+        const bystander = await provisionNew();
+        const revoked = [await provisionNew(), await provisionNew()];
+        const other = await connect(bystander.credential);
+        const ended = await connect(revoked[0]!.credential);
+        await other.runAllowed();
+        await ended.runAllowed();
+        expect(await revokeMany(revoked.map((i) => i.recipe), batchTarget())).toEqual([{ ok: true }, { ok: true }]);
+        await expect(ended.runUnprivileged()).rejects.toThrow();
+        await other.runAllowed();
+        await harness.connector.revoke(revoked[1]!.recipe, harness.target);
+        await other.runAllowed();
+      });
+
       it('a batch proof fails for credentials that still work, and passes only for the revoked one', async () => {
         const { revokeMany, verifyRevokedMany } = batch();
         const alive = await provisionNew();

@@ -239,6 +239,23 @@ describe('postgres connector on a real server', () => {
     expect(evidence.checks[0]?.detail).toMatch(/refused \(28P01/);
   });
 
+  it('a batch revoke ends only the sessions of its own roles, even run as a superuser (who could end any)', async () => {
+    // The statement that ends sessions must apply pg_terminate_backend only to backends of the
+    // batch's roles whatever order the planner picks for its quals (a large role list makes the
+    // role filter the costlier qual; a superuser's call would then end every session).
+    const superTarget: ConnectorTarget = { ...env.target(READ), connection: { url: makeSecret(env.cluster.superuserUrl.replace(/\/postgres$/, '/orders'), 'env:SU') }, roleGrants: {} };
+    const bystander = await provision(READ);
+    const other = await login(bystander.credential);
+    const batch = [];
+    for (let i = 0; i < 12; i += 1) batch.push(await provision(READ));
+    const ended = await login(batch[0]!.credential);
+    const results = await env.connector.revokeMany(batch.map((b) => b.recipe), superTarget);
+    expect(results.every((r) => r.ok)).toBe(true);
+    await expect(ended.query('SELECT 1')).rejects.toBeInstanceOf(Error);
+    expect((await other.query('SELECT count(*)::int AS n FROM orders')).rows).toEqual([{ n: 1 }]);
+    expect(await env.superuser('SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
+  });
+
   it('keeps what the requester created: objects are reassigned to the admin and the role is still dropped', async () => {
     const { recipe, credential } = await provision(WRITE);
     const client = await login(credential);
