@@ -137,6 +137,43 @@ describe('PostgreSQL target end to end', () => {
     expect(events.slice(-2)).toEqual(['credential.revoked', 'credential.verified_revoked']);
   });
 
+  it('grants expiring together are revoked as one batch; one role that cannot be dropped fails alone and is retried', async () => {
+    const issued: { id: string; url: string; username: string }[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await t.call(BOT, 'POST', '/v1/grants', { target: 'pg-e2e', role: 'read', task: `batch ${i}`, reason: 'batch revocation', ttl: '7m' });
+      issued.push({ id: res.body.grant.id, url: res.body.credential.url, username: res.body.credential.username });
+    }
+    const stuck = issued[2]!;
+    // An object the role owns in another database: DROP ROLE fails there with 2BP01.
+    const blocker = pg.escapeIdentifier(`blocker_${stuck.username}`);
+    await env.superuser(`CREATE TABLE ${blocker} (x int); ALTER TABLE ${blocker} OWNER TO ${pg.escapeIdentifier(stuck.username)}`, [], 'postgres');
+    const session = new pg.Client({ connectionString: issued[0]!.url });
+    session.on('error', () => undefined);
+    await session.connect();
+    try {
+      clock.advance(7 * 60_000);
+      const pass = await t.broker.worker.runOnce();
+      expect(pass).toMatchObject({ expired: 5, revoked: 4, revokeFailed: 1 });
+      await expect(session.query('SELECT 1')).rejects.toBeDefined();
+      for (const g of issued.filter((x) => x !== stuck)) {
+        expect(await t.broker.store.getGrant(g.id)).toMatchObject({ credential: { state: 'revoked', evidence: { verified: true } } });
+      }
+      const failed = await t.broker.store.getGrant(stuck.id);
+      expect(failed?.credential.state).toBe('revoke_failed');
+      expect(failed?.credential.revokeLastError).toContain(stuck.username);
+      expect(failed?.credential.revokeLastError).toMatch(/2BP01/);
+      // Even stuck, it can no longer log in: NOLOGIN came first.
+      expect(await tryLogin(stuck.url)).toBe('28000');
+    } finally {
+      await session.end().catch(() => undefined);
+      await env.superuser(`DROP TABLE IF EXISTS ${blocker}`, [], 'postgres');
+    }
+    clock.advance(60_000);
+    expect(await t.broker.worker.runOnce()).toMatchObject({ revoked: 1, revokeFailed: 0 });
+    expect(await t.broker.store.getGrant(stuck.id)).toMatchObject({ credential: { state: 'revoked', evidence: { verified: true } } });
+    expect(await stintRoles()).toEqual([]);
+  });
+
   it('a target that is down at request time grants nothing', async () => {
     await env.cluster.stop();
     try {
