@@ -12,9 +12,10 @@
  * refused logins take ~1.6 s with pg.Client and ~1.1 s with a raw socket; the server's backend
  * fork per connection is the floor. The probe keeps the client's share of that small.
  *
- * It handles plain TCP only. A client URL that asks for anything else (TLS via `sslmode`/`ssl`,
- * a Unix socket, other parameters) goes through `pg.Client` instead (login.ts), so the attempt
- * is always made the way the credential's holder would make it.
+ * It handles plain TCP and SCRAM-SHA-256 (or no password at all) only. A client URL that asks for
+ * anything else (TLS via `sslmode`/`ssl`, a Unix socket, other parameters), and a server that
+ * asks for another method (MD5, cleartext), go through `pg.Client` instead (login.ts: the probe
+ * answers `undefined`), so the attempt is always made the way the credential's holder would.
  *
  * The outcome is read conservatively: AuthenticationOk followed by ReadyForQuery is `accepted`
  * (the credential still works); an ErrorResponse of SQLSTATE class 28 is `refused` (wrong or
@@ -34,8 +35,6 @@ const PROTOCOL_3_0 = 196608;
 
 /** Authentication request codes ("AuthenticationXXX" messages). */
 const AUTH_OK = 0;
-const AUTH_CLEARTEXT = 3;
-const AUTH_MD5 = 5;
 const AUTH_SASL = 10;
 const AUTH_SASL_CONTINUE = 11;
 const AUTH_SASL_FINAL = 12;
@@ -70,7 +69,7 @@ export function probeEndpoint(clientUrl: string): ProbeEndpoint | undefined {
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') return undefined;
   // Any parameter (sslmode, ssl, options, host=/socket ...) changes how pg connects: not ours.
-  if ([...url.searchParams.keys()].length > 0 || url.hostname === '' || url.hostname.startsWith('%2F')) return undefined;
+  if ([...url.searchParams.keys()].length > 0 || url.hostname === '' || /^%2f/i.test(url.hostname)) return undefined;
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (database === '' || database.includes('/')) return undefined;
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
@@ -149,23 +148,26 @@ async function scramClientFinal(state: ScramState, serverFirst: string, password
 }
 
 /**
- * Tries `username`/`password` against `endpoint` and tells what the server said. Reasons name
- * SQLSTATEs and the server's message, never the password. Bounded by `timeoutMs` overall.
+ * Tries `username`/`password` against `endpoint` and tells what the server said, or `undefined`
+ * when the server asks for an authentication method other than SCRAM-SHA-256 (the caller then
+ * uses pg.Client). Reasons name SQLSTATEs and the server's message, never the password. Bounded
+ * by `timeoutMs` overall.
  */
-export function probeLogin(endpoint: ProbeEndpoint, username: string, password: string, timeoutMs: number): Promise<LoginOutcome> {
+export function probeLogin(endpoint: ProbeEndpoint, username: string, password: string, timeoutMs: number): Promise<LoginOutcome | undefined> {
   const secrets = [password];
-  return new Promise<LoginOutcome>((resolve) => {
+  return new Promise<LoginOutcome | undefined>((resolve) => {
     const socket = net.connect({ host: endpoint.host, port: endpoint.port, noDelay: true });
     let received: Buffer = Buffer.alloc(0);
     let settled = false;
     let authenticated = false;
     let scram: ScramState | undefined;
-    const finish = (outcome: LoginOutcome): void => {
+    /** `undefined`: the server wants a method the probe leaves to pg.Client. */
+    const finish = (outcome: LoginOutcome | undefined): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       // Terminate ('X') is the polite goodbye after a login that worked; then drop the socket.
-      if (outcome.kind === 'accepted' && socket.writable) socket.end(message('X', Buffer.alloc(0)));
+      if (outcome?.kind === 'accepted' && socket.writable) socket.end(message('X', Buffer.alloc(0)));
       else socket.destroy();
       resolve(outcome);
     };
@@ -181,19 +183,11 @@ export function probeLogin(endpoint: ProbeEndpoint, username: string, password: 
           // Authenticated; a NOLOGIN role or a missing one is still refused after this point.
           authenticated = true;
           return;
-        case AUTH_CLEARTEXT:
-          send(message('p', cstring(password)));
-          return;
-        case AUTH_MD5: {
-          const inner = createHash('md5').update(password + username).digest('hex');
-          const outer = createHash('md5').update(Buffer.concat([Buffer.from(inner), body.subarray(4, 8)])).digest('hex');
-          send(message('p', cstring(`md5${outer}`)));
-          return;
-        }
         case AUTH_SASL: {
           const mechanisms = body.subarray(4).toString('utf8').split('\0').filter((m) => m !== '');
+          // Only SCRAM-SHA-256-PLUS (channel binding, TLS only) or another mechanism: pg.Client's call.
           if (!mechanisms.includes('SCRAM-SHA-256')) {
-            finish({ kind: 'error', reason: `the server offers SASL mechanisms the probe cannot use without TLS (${mechanisms.join(', ')})` });
+            finish(undefined);
             return;
           }
           const clientNonce = randomBytes(18).toString('base64');
@@ -219,7 +213,8 @@ export function probeLogin(endpoint: ProbeEndpoint, username: string, password: 
           return;
         }
         default:
-          finish({ kind: 'error', reason: `the server asks for authentication method ${code}, which the login attempt does not support` });
+          // MD5, cleartext, GSS...: pg.Client makes this attempt instead (see the file comment).
+          finish(undefined);
       }
     };
 

@@ -30,12 +30,13 @@ export function credentialUrl(clientUrl: string, username: string, password: str
 /**
  * Opens (and closes) one session as `username`. Reasons never contain the password or URL.
  * Plain-TCP client URLs use the raw protocol probe (login-probe.ts: the same attempt at a
- * fraction of the client cost); anything else (TLS, sockets, parameters) uses `pg.Client`.
+ * fraction of the client cost) for SCRAM-SHA-256 servers; anything else (TLS, sockets,
+ * parameters, other authentication methods) uses `pg.Client`.
  */
 export async function tryLogin(clientUrl: string, username: string, password: string, timeoutMs: number): Promise<LoginOutcome> {
   const endpoint = probeEndpoint(clientUrl);
-  if (endpoint !== undefined) return probeLogin(endpoint, username, password, timeoutMs);
-  return tryLoginWithClient(clientUrl, username, password, timeoutMs);
+  const probed = endpoint === undefined ? undefined : await probeLogin(endpoint, username, password, timeoutMs);
+  return probed ?? tryLoginWithClient(clientUrl, username, password, timeoutMs);
 }
 
 /** {@link tryLogin} through `pg.Client`, for every URL the raw probe does not handle. */
