@@ -88,6 +88,18 @@ export function createPostgresConnector(opts: PostgresConnectorOptions = {}): Po
   const loginConcurrency = opts.loginConcurrency ?? 8;
   /** One limiter per client URL: concurrent batches share the bound on login attempts. */
   const probeLimiters = new Map<string, Limiter>();
+  /**
+   * One statement batch at a time per admin URL: concurrent batches on one server contend for
+   * the same catalog rows (pg_auth_members of the admin, pg_shdepend) and can deadlock, which
+   * would push a whole batch onto the slow one-by-one fallback. A batch takes well under a
+   * millisecond per role, so queueing them costs little.
+   */
+  const batchLanes = new Map<string, Limiter>();
+  const batchLaneFor = (adminUrl: string): Limiter => {
+    let limiter = batchLanes.get(adminUrl);
+    if (limiter === undefined) batchLanes.set(adminUrl, (limiter = new Limiter(1)));
+    return limiter;
+  };
   const probesFor = (clientUrl: string): Limiter => {
     let limiter = probeLimiters.get(clientUrl);
     if (limiter === undefined) probeLimiters.set(clientUrl, (limiter = new Limiter(loginConcurrency)));
@@ -170,7 +182,7 @@ export function createPostgresConnector(opts: PostgresConnectorOptions = {}): Po
       for (let at = 0; at < valid.length; at += revokeBatchSize) {
         const chunk = valid.slice(at, at + revokeBatchSize);
         try {
-          const errors = await onTarget(target, 'revoke the grant roles', (_conn, pool) => revokeRoles(pool, chunk, terminateBudgetMs));
+          const errors = await onTarget(target, 'revoke the grant roles', (conn, pool) => batchLaneFor(conn.adminUrl).run(() => revokeRoles(pool, chunk, terminateBudgetMs)));
           const conn = parsePostgresConnection(target.connection, target.name);
           chunk.forEach((name, i) => {
             const err = errors[i];
