@@ -6,6 +6,10 @@
  * name the tampered index and kind. Several tamperings put the packing's separator characters
  * into a column, so the packed batch cannot be decoded and that batch is read row by row.
  *
+ * A third run checks the same store with the built `verifyAuditLogInWorker` (dist/, as the CLI
+ * and the benchmark run it: Node starts no worker from TypeScript), whose worker thread decodes
+ * the packed batches and must report the same.
+ *
  * The log spans several verifier batches (batch size 100) and the tampered entry sits inside
  * one, so the packed batches before and after it decode as usual.
  */
@@ -20,6 +24,11 @@ import { verifyAuditLog, type AuditProblemKind, type AuditVerifyReport } from '.
 import { EVENT_TYPES, type AuditEventInput } from '../../src/core/events.js';
 import type { Store } from '../../src/ports/store.js';
 import { createTestDatabase, freshPgliteDataDir } from '../helpers/stores.js';
+import { assertBuilt } from '../cli/run-cli.js';
+
+/** The built worker-thread verifier (dist/audit/verify-parallel.js). */
+type VerifyInWorker = typeof import('../../src/audit/verify-parallel.js').verifyAuditLogInWorker;
+let verifyInWorker: VerifyInWorker;
 
 type Backend = 'pglite' | 'postgres';
 
@@ -166,6 +175,13 @@ describe.each<Backend>(['pglite', 'postgres'])('every audit column tampered with
   let note: string;
 
   beforeAll(async () => {
+    assertBuilt();
+    const built = (await import(new URL('../../dist/audit/verify-parallel.js', import.meta.url).href)) as {
+      verifyAuditLogInWorker: VerifyInWorker;
+      auditWorkerAvailable(): boolean;
+    };
+    expect(built.auditWorkerAvailable()).toBe(true);
+    verifyInWorker = built.verifyAuditLogInWorker;
     // The checkpoint every case verifies against: the same log is written in every case.
     const probe = await tamperableStore(backend);
     try {
@@ -210,6 +226,7 @@ describe.each<Backend>(['pglite', 'postgres'])('every audit column tampered with
           opts,
         );
         expect(comparable(packed)).toStrictEqual(comparable(rowByRow));
+        expect(comparable(await verifyInWorker(reopened, opts))).toStrictEqual(comparable(rowByRow));
         const problems = JSON.stringify(packed.problems);
         expect(packed.ok).toBe(false);
         expect(packed.firstBadIndex, problems).toBe(c.expected.index);
@@ -232,6 +249,9 @@ describe.each<Backend>(['pglite', 'postgres'])('every audit column tampered with
         const packed = await verifyAuditLog(store, opts);
         expect(packed).toMatchObject({ ok: true, size: SIZE, problems: [], checkpointsChecked: 1 });
         expect(comparable(packed)).toStrictEqual(comparable(await verifyAuditLog({ readAudit: (f, l) => store.readAudit(f, l), auditHead: () => store.auditHead() }, opts)));
+        const inWorker = await verifyInWorker(store, opts);
+        expect(comparable(inWorker)).toStrictEqual(comparable(packed));
+        expect(inWorker.eventsPerSecond).toBeGreaterThan(0);
       } finally {
         await store.close();
       }
