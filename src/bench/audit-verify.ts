@@ -131,20 +131,21 @@ async function benchAuditVerifyOn(ws: BenchWorkspace, kind: BenchStoreKind, opts
     }
     const read = await timed(() => readAll((from, limit) => store.readAudit(from, limit), head.size, opts.batch));
     if (read.value.length !== records.length) throw new Error('the packed and the row-by-row reads differ in length');
-    const inMemory = await timed(() =>
-      verifyAuditLog(
-        { readAudit: async (from, limit) => records.slice(from, from + limit), auditHead: async () => head },
-        verifyOpts,
-      ),
-    );
-    if (!inMemory.value.ok) throw new Error('the in-memory audit log did not verify');
+    const inMemory: number[] = [];
+    for (let round = 0; round < 2; round++) {
+      const m = await timed(() =>
+        verifyAuditLog({ readAudit: async (from, limit) => records.slice(from, from + limit), auditHead: async () => head }, verifyOpts),
+      );
+      mustVerify(m.value);
+      inMemory.push(m.ms);
+    }
     return {
       store: kind,
       events: opts.events,
       append: rate(opts.events, append.ms),
       verifyWithReads: rate(opts.events, best(inWorker[0]!, inWorker[1]!)),
       verifyWithReadsOneThread: rate(opts.events, best(oneThread[0]!, oneThread[1]!)),
-      verifyInMemory: rate(opts.events, inMemory.ms),
+      verifyInMemory: rate(opts.events, best(inMemory[0]!, inMemory[1]!)),
       readOnly: rate(opts.events, best(packedReads[0]!, packedReads[1]!)),
       readRowByRow: rate(opts.events, read.ms),
     };
