@@ -27,3 +27,5 @@ export {
   type AuditVerifyOptions,
   type AuditVerifyReport,
 } from './verify.js';
+export { verifyAuditLogInWorker, auditWorkerAvailable } from './verify-parallel.js';
+export { readAuditFast, unpackAuditBatch, type PackedAuditReader } from './packed-batch.js';

@@ -12,8 +12,9 @@
 import { performance } from 'node:perf_hooks';
 import type { AuditRecord } from '../core/events.js';
 import { isStintError, StintError } from '../core/errors.js';
-import type { AuditHead } from '../ports/store.js';
+import type { AuditHead, PackedAuditBatch } from '../ports/store.js';
 import { toHex } from './merkle.js';
+import { readAuditFast } from './packed-batch.js';
 import { parseCheckpoint, type Checkpoint } from './signed-note.js';
 import { MerkleAccumulator } from './verify-merkle.js';
 import { OrderTracker } from './verify-order.js';
@@ -27,11 +28,22 @@ export type { AuditProblem, AuditProblemKind } from './verify-types.js';
  * most `limit`, in ascending stored order; an empty answer ends the log. The store's
  * `[fromSeq, fromSeq + limit)` reading also fits: a short batch is not taken as the end, and
  * `auditHead`, when given, carries the reading across a run of deleted rows longer than a
- * batch and adds the stored head (its size and frontier) to the checks.
+ * batch and adds the stored head (its size and frontier) to the checks. `readAuditPacked`, when
+ * given (a `Store` has it), is how batches are read: the same records in two text values per
+ * batch (src/audit/packed-batch.ts), with `readAudit` for any batch that does not decode exactly.
  */
 export interface AuditSource {
   readAudit(fromSeq: number, limit: number): Promise<AuditRecord[]>;
   auditHead?(): Promise<AuditHead>;
+  readAuditPacked?(fromSeq: number, limit: number): Promise<PackedAuditBatch>;
+}
+
+/** `source.readAudit`, through packed batches when the source offers them (the same records). */
+function batchReader(source: AuditSource): (fromSeq: number, limit: number) => Promise<AuditRecord[]> {
+  const packed = source.readAuditPacked;
+  if (packed === undefined) return (fromSeq, limit) => source.readAudit(fromSeq, limit);
+  const reader = { readAudit: source.readAudit.bind(source), readAuditPacked: packed.bind(source) };
+  return (fromSeq, limit) => readAuditFast(reader, fromSeq, limit);
 }
 
 /** Options of {@link verifyAuditLog}. */
@@ -215,14 +227,15 @@ export async function verifyAuditLog(source: AuditSource, opts: AuditVerifyOptio
 
   let fromSeq = 0;
   let previousLeafHex = '';
-  let reading = source.readAudit(fromSeq, batchSize);
+  const read = batchReader(source);
+  let reading = read(fromSeq, batchSize);
   for (;;) {
     const rows = await reading;
     if (rows.length === 0) {
       // A gap of deleted rows longer than a batch reads as empty; the head says more follow.
       if (head !== undefined && fromSeq < head.size) {
         fromSeq += batchSize;
-        reading = source.readAudit(fromSeq, batchSize);
+        reading = read(fromSeq, batchSize);
         continue;
       }
       break;
@@ -230,7 +243,7 @@ export async function verifyAuditLog(source: AuditSource, opts: AuditVerifyOptio
     // The next batch (from where this one ends, the same call as after it) is read while this
     // one is checked: a broker or a database server works meanwhile. If this batch turns out
     // to be out of order, that read is abandoned: its failure must not go unhandled.
-    reading = source.readAudit(rows[rows.length - 1]!.seq + 1, batchSize);
+    reading = read(rows[rows.length - 1]!.seq + 1, batchSize);
     reading.catch(() => undefined);
     for (const record of rows) {
       if (!(record.seq >= fromSeq)) throw new StintError('internal', 'the audit source returned rows out of order');

@@ -44,6 +44,26 @@ export interface AuditHead {
 }
 
 /**
+ * Events with seq in [fromSeq, fromSeq + limit) as two text values instead of 7 fields per event
+ * (issue #2, item 13: a driver that parses every field in JavaScript, like PGlite's, made reading
+ * the bottleneck of `stint audit verify`). The format is defined and decoded by
+ * src/audit/packed-batch.ts (`unpackAuditBatch`), which gives exactly what `readAudit` gives.
+ */
+export interface PackedAuditBatch {
+  readonly fromSeq: number;
+  readonly limit: number;
+  /** Number of events in the range. */
+  readonly count: number;
+  /** The events' `canonical` texts in ascending seq, joined with U+0002 ("" for none). */
+  readonly canonical: string;
+  /**
+   * Per event in ascending seq, joined with U+0002: seq, time, type, actor, grant ("" when the
+   * grant id is NULL, else "+" and the id) and the leaf hash in lowercase hex, joined with U+0001.
+   */
+  readonly columns: string;
+}
+
+/**
  * The store contract (the node-oidc-provider model: small, one shared conformance suite,
  * test/store-conformance.test.ts, runs it against every real backend).
  *
@@ -73,6 +93,11 @@ export interface Store {
   auditHead(): Promise<AuditHead>;
   /** Events with seq in [fromSeq, fromSeq + limit), ascending. */
   readAudit(fromSeq: number, limit: number): Promise<AuditRecord[]>;
+  /**
+   * The events `readAudit(fromSeq, limit)` returns, packed into two text values
+   * ({@link PackedAuditBatch}); decode with `unpackAuditBatch` (src/audit/packed-batch.ts).
+   */
+  readAuditPacked(fromSeq: number, limit: number): Promise<PackedAuditBatch>;
   /** Raw leaf hashes (32 bytes each) for seq in [from, to), ascending; for proofs. */
   readLeafHashes(from: number, to: number): Promise<Uint8Array[]>;
   latestCheckpoint(): Promise<StoredCheckpoint | undefined>;

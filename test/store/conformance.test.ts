@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { openStore, MIGRATIONS } from '../../src/adapters/store-sql/index.js';
 import { leafHash, frontierRoot, fromHex, rootFromLeaves, toHex } from '../../src/audit/merkle.js';
+import { readAuditFast, unpackAuditBatch } from '../../src/audit/packed-batch.js';
 import type { AuditEventInput, AuditRecord } from '../../src/core/events.js';
 import type { Grant } from '../../src/core/grant.js';
 import type { GrantFilter, Store, StoreTx } from '../../src/ports/store.js';
@@ -553,6 +554,46 @@ describe.each(storeBackends())('store conformance: $name', (backend) => {
       await checkTree(store, 3);
       expect(await store.transaction((tx) => tx.appendAudit([], NOW))).toEqual([]);
       await checkTree(store, 3);
+    });
+
+    it('packs every range of the log into the records readAudit returns, or refuses to decode it', async () => {
+      const store = await freshStore();
+      // Values that stress the packing: absent and empty grant ids, quotes, backslashes, non-ASCII
+      // and astral text, and the two separator characters themselves in every text column.
+      const odd: AuditEventInput[] = [
+        event(1),
+        { type: 'grant.requested', actor: 'workload:a"b\\c', grantId: '', data: { s: 'é 🦀 "x"' } },
+        event(2, 'g-2'),
+        { type: 'grant.requested', actor: 'workload:\u0001split', grantId: 'g-3', data: {} },
+        event(4, 'g-4'),
+        { type: 'grant.requested', actor: 'workload:five', grantId: 'g\u00025', data: { t: '\u0001\u0002' } },
+        event(6),
+        { type: 'grant.requested\u0002' as AuditEventInput['type'], actor: 'workload:seven', data: {} },
+        event(8, 'g-8'),
+      ];
+      await store.transaction((tx) => tx.appendAudit(odd.slice(0, 4), NOW));
+      await store.transaction((tx) => tx.appendAudit(odd.slice(4), NOW + 1));
+      const all = await store.readAudit(0, 100);
+      expect(all).toHaveLength(odd.length);
+      /** Rows whose columns hold a separator character: a packed range with one cannot be decoded. */
+      const undecodable = new Set([3, 5, 7]);
+      for (let from = 0; from <= all.length + 1; from++) {
+        for (const limit of [0, 1, 2, 3, 5, all.length + 3]) {
+          const rows = await store.readAudit(from, limit);
+          const packed = await store.readAuditPacked(from, limit);
+          expect(packed).toMatchObject({ fromSeq: from, limit, count: rows.length });
+          const unpacked = unpackAuditBatch(packed);
+          if (rows.some((r) => undecodable.has(r.seq))) {
+            expect(unpacked, `[${from}, +${limit})`).toBeUndefined();
+          } else {
+            expect(unpacked, `[${from}, +${limit})`).toStrictEqual(rows);
+          }
+          expect(await readAuditFast(store, from, limit)).toStrictEqual(rows);
+        }
+      }
+      // The texts, in order, as they are stored (canonical JSON escapes every control character).
+      expect((await store.readAuditPacked(0, 100)).canonical.split('\u0002')).toEqual(all.map((r) => r.canonical));
+      expect(await store.readAuditPacked(50, 10)).toStrictEqual({ fromSeq: 50, limit: 10, count: 0, canonical: '', columns: '' });
     });
 
     it('saves checkpoints, serves the latest, and refuses two roots for one size', async () => {

@@ -7,12 +7,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AuditEventInput, AuditRecord, EventType } from '../../core/events.js';
 import type { CredentialState, Grant, GrantStatus } from '../../core/grant.js';
 import { StintError, isStintError } from '../../core/errors.js';
-import type { AuditHead, GrantFilter, Page, PageRequest, Store, StoreTx, StoredCheckpoint } from '../../ports/store.js';
+import type { AuditHead, GrantFilter, PackedAuditBatch, Page, PageRequest, Store, StoreTx, StoredCheckpoint } from '../../ports/store.js';
 import { buildAuditEntry } from '../../audit/event.js';
 import { frontierAppend, fromHex, toHex } from '../../audit/merkle.js';
 import type { SqlDriver, SqlExecutor, SqlRow } from './driver.js';
 import { clampPageSize, decodeCursor, encodeCursor } from './cursor.js';
 import { migrate } from './migrations.js';
+import { readAuditPacked } from './audit-packed.js';
 import { DOC_PARAM, GRANT_COLUMNS, GRANT_SELECT, VERSION_PARAM, assertStorable, grantToParams, rowToGrant } from './row.js';
 
 /** Credential states with pending work; the `grants_credential_work` partial index covers exactly these. */
@@ -186,6 +187,11 @@ export class SqlStore implements Store {
       [fromSeq, fromSeq + limit],
     );
     return rows.map(rowToAuditRecord);
+  }
+
+  async readAuditPacked(fromSeq: number, limit: number): Promise<PackedAuditBatch> {
+    this.assertUsable();
+    return readAuditPacked(this.driver, fromSeq, limit);
   }
 
   async readLeafHashes(from: number, to: number): Promise<Uint8Array[]> {
