@@ -159,6 +159,11 @@ const CASES: readonly Case[] = [
     expected: { index: K, kind: 'reordered' },
   },
   {
+    name: 'seq: the last entry renumbered, leaving a gap (the rows still read in order)',
+    apply: (sql) => sql.query('UPDATE audit_events SET seq = $1 WHERE seq = $2', [SIZE + 7, SIZE - 1]),
+    expected: { index: SIZE - 1, kind: 'modified' },
+  },
+  {
     name: 'seq: a gap (one entry deleted)',
     apply: (sql) => sql.query('DELETE FROM audit_events WHERE seq = $1', [K]),
     expected: { index: K, kind: 'deleted' },
