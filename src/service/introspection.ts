@@ -3,6 +3,11 @@
  * signature and `exp` are checked, and then the grant's durable state, so a completed or
  * revoked grant's token answers `{"active": false}` the instant the grant ends (and stays so
  * across restarts: the state is in the store, not in memory).
+ *
+ * The grant is read through `Store.grantLiveness`, the narrow view introspection needs: on
+ * PostgreSQL one indexed read of six columns per call (several replicas may share the store, so
+ * nothing is cached), on PGlite a bounded cache that the store updates when a grant write commits
+ * (src/adapters/store-sql/liveness.ts; issue #2 item 13, docs/benchmarks.md).
  */
 import { StintError } from '../core/errors.js';
 import { isLive } from '../core/grant.js';
@@ -29,7 +34,7 @@ export class IntrospectionService {
       if (e instanceof StintError && e.code === 'unauthenticated') return { active: false };
       throw e;
     }
-    const grant = await this.store.getGrant(claims.jti);
+    const grant = await this.store.grantLiveness(claims.jti);
     // RFC 7662 section 2.2: say nothing more about a token that is not active, or that belongs
     // to another tenant than the resource server asking.
     if (!grant || !isLive(grant, now) || grant.tenant !== callerTenant || grant.principal !== claims.sub) return { active: false };
