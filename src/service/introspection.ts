@@ -7,13 +7,16 @@
  * The grant is read through `Store.grantLiveness`, the narrow view introspection needs: on
  * PostgreSQL one indexed read of six columns per call (several replicas may share the store, so
  * nothing is cached), on PGlite a bounded cache that the store updates when a grant write commits
- * (src/adapters/store-sql/liveness.ts; issue #2 item 13, docs/benchmarks.md).
+ * (src/adapters/store-sql/liveness.ts; issue #2 item 13, docs/benchmarks.md). A token that
+ * verified before is not verified again while it is unexpired (verified-token-cache.ts: the same
+ * bytes under the same keys give the same verdict); `exp` is checked against the clock every time.
  */
 import { StintError } from '../core/errors.js';
 import { isLive } from '../core/grant.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
-import type { AccessTokens } from '../ports/tokens.js';
+import type { AccessTokenClaims, AccessTokens } from '../ports/tokens.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 
 export type IntrospectionResponse = { active: false } | ({ active: true } & Record<string, unknown>);
 
@@ -23,16 +26,20 @@ export class IntrospectionService {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly issuer: string,
+    private readonly verified: VerifiedTokenCache = new VerifiedTokenCache(),
   ) {}
 
   async introspect(token: string, callerTenant: string): Promise<IntrospectionResponse> {
     const now = this.clock.now();
-    let claims;
-    try {
-      claims = await this.tokens.verify(token, now);
-    } catch (e) {
-      if (e instanceof StintError && e.code === 'unauthenticated') return { active: false };
-      throw e;
+    let claims: AccessTokenClaims | undefined = this.verified.get(token, now);
+    if (claims === undefined) {
+      try {
+        claims = await this.tokens.verify(token, now);
+      } catch (e) {
+        if (e instanceof StintError && e.code === 'unauthenticated') return { active: false };
+        throw e;
+      }
+      this.verified.remember(token, claims, now);
     }
     const grant = await this.store.grantLiveness(claims.jti);
     // RFC 7662 section 2.2: say nothing more about a token that is not active, or that belongs

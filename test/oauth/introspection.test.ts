@@ -96,6 +96,19 @@ describe.each(['pglite', 'postgres'] as const)('introspection on %s', (store) =>
     expect(await introspect(t, g.token)).toEqual({ active: false });
   });
 
+  it('refuses a token whose signature was altered, after the genuine one verified', async () => {
+    const g = await issue(t, 'forge me');
+    expect((await introspect(t, g.token)).active).toBe(true);
+    const [header, payload, signature] = g.token.split('.') as [string, string, string];
+    const flipped = `${signature.slice(0, 10)}${signature[10] === 'A' ? 'B' : 'A'}${signature.slice(11)}`;
+    expect(await introspect(t, `${header}.${payload}.${flipped}`)).toEqual({ active: false });
+    // Same signature, another payload (another tenant claimed): refused as well.
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const forged = Buffer.from(JSON.stringify({ ...claims, scope: 'admin' })).toString('base64url');
+    expect(await introspect(t, `${header}.${forged}.${signature}`)).toEqual({ active: false });
+    expect((await introspect(t, g.token)).active).toBe(true);
+  });
+
   it('answers from the grant as extended, not from the token alone', async () => {
     const g = await issue(t, 'extend me', '15m');
     const before = (await introspect(t, g.token)).exp as number;
@@ -103,8 +116,17 @@ describe.each(['pglite', 'postgres'] as const)('introspection on %s', (store) =>
     expect(ext.body.grant.status, JSON.stringify(ext.body)).toBe('approved');
     // The old token's own exp is unchanged; the answer carries the grant's moved expiry.
     expect((await introspect(t, g.token)).exp).toBe(before + 10 * 60);
-    await t.call(BOT, 'POST', `/v1/grants/${g.id}/complete`, {});
+    const renewed = ext.body.accessToken as string;
+    expect((await introspect(t, renewed)).active).toBe(true);
+    // At the old token's own exp it is dead, although it verified (and was remembered) before
+    // and its grant lives on; the extension's token carries on until the grant ends.
+    clock.advance(before * 1000 - clock.now() - 1);
+    expect((await introspect(t, g.token)).active).toBe(true);
+    clock.advance(1);
     expect(await introspect(t, g.token)).toEqual({ active: false });
+    expect((await introspect(t, renewed)).active).toBe(true);
+    await t.call(BOT, 'POST', `/v1/grants/${g.id}/complete`, {});
+    expect(await introspect(t, renewed)).toEqual({ active: false });
   });
 });
 
