@@ -8,6 +8,11 @@
  * separate HTTP cost from Stint's own. Reference: `verifyAccessToken` (jose
  * `jwtVerify` with the broker's key ring) of the same token in-process, same concurrency,
  * before and after (averaged).
+ *
+ * The judged run introspects one token over and over, as a resource server does for the token
+ * on every request it serves; the broker then verifies its signature once (verified-token-cache.ts).
+ * `httpFirstSight` introspects a different token of the same grant each time (distinct `iat`), so
+ * every call pays the full signature verification: the cost of a token's first introspection.
  */
 import { issueAccessToken, loadOrCreateTokenKeys, verifyAccessToken, type TokenKeyRing } from '../adapters/tokens-jose/index.js';
 import { systemClock } from '../ports/clock.js';
@@ -15,7 +20,7 @@ import type { AccessTokens } from '../ports/tokens.js';
 import { IntrospectionService } from '../service/introspection.js';
 import { spawnBroker } from './child-broker.js';
 import { KeepAliveClient } from './http-client.js';
-import { combineRates, measureWarm, type Rate } from './measure.js';
+import { combineRates, measureWarm, warmUpCount, type Rate } from './measure.js';
 import { BENCH_GRANT_INPUT, BENCH_WORKLOAD, createBenchState, devIdentity, startInProcessBroker, type BenchWorkspace } from './setup.js';
 
 /** Options of {@link benchIntrospection}. */
@@ -35,6 +40,8 @@ export interface IntrospectionResult {
    * it, the ceiling any HTTP endpoint can reach on this machine (context for `http`).
    */
   readonly httpFloor: Rate;
+  /** `POST /oauth/introspect` with a token never introspected before on every call. */
+  readonly httpFirstSight: Rate;
   /** `IntrospectionService.introspect` in-process. */
   readonly inProcess: Rate;
   /** `verifyAccessToken` of the same token: mean of the runs before and after. */
@@ -61,6 +68,7 @@ export async function benchIntrospection(ws: BenchWorkspace, opts: Introspection
   let identityToken: string;
   let rawBefore: Rate;
   let inProcess: Rate;
+  let distinctTokens: string[];
   const ring = await loadOrCreateTokenKeys(config.tokens.keysFile, config.tokens.algorithm);
   const verifyOnce = async (): Promise<void> => {
     const claims = await verifyAccessToken(ring, accessToken, { issuer, now: Date.now() });
@@ -72,6 +80,11 @@ export async function benchIntrospection(ws: BenchWorkspace, opts: Introspection
     const issued = await broker.grants.request(identity.principal, BENCH_GRANT_INPUT);
     if (issued.accessToken === undefined) throw new Error('the bench grant got no access token');
     accessToken = issued.accessToken;
+    // Tokens of the same grant that differ in iat only: one per first-sight introspection.
+    const now = Date.now();
+    distinctTokens = await Promise.all(
+      Array.from({ length: opts.requests + warmUpCount(opts.requests) }, (_, i) => issueAccessToken(ring, { issuer, grant: issued.grant, now: now - (i + 1) * 1000 })),
+    );
     rawBefore = await measureWarm(opts.requests, opts.concurrency, verifyOnce);
     const introspection = new IntrospectionService(accessTokens(ring, issuer), broker.store, systemClock, issuer);
     inProcess = await measureWarm(opts.requests, opts.concurrency, async () => {
@@ -86,6 +99,7 @@ export async function benchIntrospection(ws: BenchWorkspace, opts: Introspection
   const client = new KeepAliveClient(child.url, opts.concurrency);
   let http: Rate;
   let httpFloor: Rate;
+  let httpFirstSight: Rate;
   try {
     const headers = { authorization: `Bearer ${identityToken}`, 'content-type': 'application/x-www-form-urlencoded' };
     const body = new URLSearchParams({ token: accessToken }).toString();
@@ -93,11 +107,15 @@ export async function benchIntrospection(ws: BenchWorkspace, opts: Introspection
       const answer = (await client.json('POST', '/oauth/introspect', 200, { headers, body })) as { active: boolean };
       if (answer.active !== true) throw new Error('the bench token introspected as inactive over HTTP');
     });
+    httpFirstSight = await measureWarm(opts.requests, opts.concurrency, async (i) => {
+      const answer = (await client.json('POST', '/oauth/introspect', 200, { headers, body: new URLSearchParams({ token: distinctTokens[i]! }).toString() })) as { active: boolean };
+      if (answer.active !== true) throw new Error('a first-sight bench token introspected as inactive over HTTP');
+    });
     httpFloor = await measureWarm(opts.requests, opts.concurrency, () => client.json('GET', '/healthz', 200));
   } finally {
     client.close();
     await child.stop();
   }
   const rawAfter = await measureWarm(opts.requests, opts.concurrency, verifyOnce);
-  return { concurrency: opts.concurrency, http, httpFloor, inProcess, rawVerify: combineRates([rawBefore, rawAfter]), rawVerifyRuns: [rawBefore, rawAfter] };
+  return { concurrency: opts.concurrency, http, httpFloor, httpFirstSight, inProcess, rawVerify: combineRates([rawBefore, rawAfter]), rawVerifyRuns: [rawBefore, rawAfter] };
 }

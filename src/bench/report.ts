@@ -68,6 +68,7 @@ export function issuanceRows(r: IssuanceResult): ReportRow[] {
 export function introspectionRows(r: IntrospectionResult): ReportRow[] {
   return [
     ratioRow(`Introspections, HTTP (c=${r.concurrency})`, r.http.perSecond, r.rawVerify.perSecond, 'raw JWT verify', true),
+    ratioRow(`Introspections, HTTP, a new token each call (c=${r.concurrency})`, r.httpFirstSight.perSecond, r.rawVerify.perSecond, 'raw JWT verify', false),
     ratioRow(`Introspections, in-process (c=${r.concurrency})`, r.inProcess.perSecond, r.rawVerify.perSecond, 'raw JWT verify', false),
     ratioRow(`HTTP round trip alone, GET /healthz (c=${r.concurrency})`, r.httpFloor.perSecond, r.rawVerify.perSecond, 'raw JWT verify', false),
   ];

@@ -26,6 +26,20 @@ export interface Page<T> {
   readonly nextCursor?: string;
 }
 
+/**
+ * What decides whether a grant's access token is active (RFC 7662 introspection): the grant's
+ * status and the times `isLive` checks against the clock on every read, and the fields the
+ * answer names. A narrow view of the grant, so the hot read does not carry the whole row.
+ */
+export interface GrantLiveness {
+  readonly status: GrantStatus;
+  readonly expiresAt?: number;
+  readonly decisionDeadline?: number;
+  readonly tenant: string;
+  readonly principal: string;
+  readonly task: string;
+}
+
 /** A signed audit checkpoint (C2SP signed note) as stored. */
 export interface StoredCheckpoint {
   readonly size: number;
@@ -79,6 +93,14 @@ export interface Store {
    */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   getGrant(id: string): Promise<Grant | undefined>;
+  /**
+   * The grant's liveness fields as last committed, or undefined for an unknown id. Never older
+   * than the last commit that returned: a change is visible here before the committing
+   * `transaction()` call resolves, a rolled-back change never, and on a store shared by several
+   * replicas, a change any of them committed is visible to all (issue #2: a token is inactive
+   * the instant its grant ends). The caller applies `isLive` with its clock.
+   */
+  grantLiveness(id: string): Promise<GrantLiveness | undefined>;
   listGrants(filter: GrantFilter, page: PageRequest): Promise<Page<Grant>>;
   /** Counts per stored status (for metrics). */
   countByStatus(): Promise<Partial<Record<GrantStatus, number>>>;

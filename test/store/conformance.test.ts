@@ -10,7 +10,7 @@ import { leafHash, frontierRoot, fromHex, rootFromLeaves, toHex } from '../../sr
 import { readAuditFast, unpackAuditBatch } from '../../src/audit/packed-batch.js';
 import type { AuditEventInput, AuditRecord } from '../../src/core/events.js';
 import type { Grant } from '../../src/core/grant.js';
-import type { GrantFilter, Store, StoreTx } from '../../src/ports/store.js';
+import type { GrantFilter, GrantLiveness, Store, StoreTx } from '../../src/ports/store.js';
 import { PGlite } from '@electric-sql/pglite';
 import { createTestDatabase, freshPgliteDataDir, storeBackends, type OpenedStore } from '../helpers/stores.js';
 import { grantArbitrary, makeGrant, nextGrantId, rejectsWith } from './fixtures.js';
@@ -200,6 +200,89 @@ describe.each(storeBackends())('store conformance: $name', (backend) => {
     });
   });
 
+  describe('grant liveness (introspection read)', () => {
+    /** What grantLiveness must return for a stored grant: the six fields, absent ones absent. */
+    const livenessOfStored = (g: Grant): GrantLiveness => ({
+      status: g.status,
+      ...(g.expiresAt !== undefined ? { expiresAt: g.expiresAt } : {}),
+      ...(g.decisionDeadline !== undefined ? { decisionDeadline: g.decisionDeadline } : {}),
+      tenant: g.tenant,
+      principal: g.principal,
+      task: g.task,
+    });
+
+    it('reads exactly the liveness fields of any stored grant', async () => {
+      const store = shared.store;
+      await fc.assert(
+        fc.asyncProperty(grantArbitrary(), async (generated) => {
+          const grant = { ...generated, id: nextGrantId() };
+          await insertAll(store, [grant]);
+          // Twice: the second read may be served from the PGlite store's cache.
+          expect(await store.grantLiveness(grant.id)).toStrictEqual(livenessOfStored(grant));
+          expect(await store.grantLiveness(grant.id)).toStrictEqual(livenessOfStored((await store.getGrant(grant.id))!));
+        }),
+        { numRuns: 40 },
+      );
+    });
+
+    it('returns undefined for an unknown id, and for a grant whose insert rolled back', async () => {
+      expect(await shared.store.grantLiveness('no-such-grant')).toBeUndefined();
+      const grant = makeGrant();
+      await shared.store
+        .transaction(async (tx) => {
+          await tx.insertGrant(grant);
+          throw new Error('roll back');
+        })
+        .catch(() => undefined);
+      expect(await shared.store.grantLiveness(grant.id)).toBeUndefined();
+    });
+
+    it('shows a committed change as soon as transaction() resolves, and never a rolled-back one', async () => {
+      const store = shared.store;
+      const v1 = makeGrant({ status: 'active', expiresAt: NOW + 60_000 });
+      await insertAll(store, [v1]);
+      expect(await store.grantLiveness(v1.id)).toMatchObject({ status: 'active', expiresAt: NOW + 60_000 });
+
+      // Written, then rolled back: the previous state stays.
+      const revoked: Grant = { ...v1, status: 'revoked', endReason: 'revoked', endedAt: NOW, version: 2 };
+      const boom = new Error('boom');
+      const thrown = await store
+        .transaction(async (tx) => {
+          await tx.updateGrant(revoked);
+          throw boom;
+        })
+        .catch((e: unknown) => e);
+      expect(thrown).toBe(boom);
+      expect(await store.grantLiveness(v1.id)).toMatchObject({ status: 'active' });
+
+      // A version conflict the callback caught wrote nothing, so the commit changes nothing.
+      await store.transaction(async (tx) => {
+        await tx.updateGrant({ ...revoked, version: 3 }).catch(() => undefined);
+      });
+      expect(await store.grantLiveness(v1.id)).toMatchObject({ status: 'active' });
+
+      // Committed: visible to the very next read.
+      await store.transaction((tx) => tx.updateGrant(revoked));
+      expect(await store.grantLiveness(v1.id)).toStrictEqual(livenessOfStored(revoked));
+    });
+
+    it('serves every read after a committing writer resolved from the commit, whatever ran beside it', async () => {
+      const store = shared.store;
+      const v1 = makeGrant({ status: 'active' });
+      await insertAll(store, [v1]);
+      const completed: Grant = { ...v1, status: 'completed', endReason: 'completed', endedAt: NOW, version: 2 };
+      // Reads queued before, beside and after a committing writer: whatever order the backend
+      // runs them in, once the writer has resolved every later read sees the commit.
+      const before = store.grantLiveness(v1.id);
+      const writer = store.transaction((tx) => tx.updateGrant(completed));
+      const beside = store.grantLiveness(v1.id);
+      await writer;
+      await Promise.all([before, beside]);
+      expect(await store.grantLiveness(v1.id)).toMatchObject({ status: 'completed' });
+      expect(['active', 'completed']).toContain((await before)?.status);
+    });
+  });
+
   describe('transactions', () => {
     it('commits and returns the callback value', async () => {
       const grant = makeGrant();
@@ -251,6 +334,7 @@ describe.each(storeBackends())('store conformance: $name', (backend) => {
       await store.transaction(async (tx) => {
         await tx.insertGrant(grant);
         await rejectsWith(store.getGrant(grant.id), 'internal');
+        await rejectsWith(store.grantLiveness(grant.id), 'internal');
         await rejectsWith(store.transaction(async () => undefined), 'internal');
       });
       expect(await store.getGrant(grant.id)).toStrictEqual(grant);
@@ -672,6 +756,7 @@ describe.each(storeBackends())('store conformance: $name', (backend) => {
       const opened = await backend.open();
       await opened.cleanup();
       await rejectsWith(opened.store.getGrant('x'), 'store_unavailable');
+      await rejectsWith(opened.store.grantLiveness('x'), 'store_unavailable');
       await rejectsWith(opened.store.transaction(async () => undefined), 'store_unavailable');
       await opened.store.close();
     });
@@ -694,6 +779,25 @@ describe('PostgreSQL specifics', () => {
     } finally {
       await client.end();
     }
+  });
+
+  it('shows every replica a grant change another replica committed, at once', async () => {
+    const db = await createTestDatabase();
+    const [a, b] = await Promise.all([openStore({ kind: 'postgres', url: db.url }), openStore({ kind: 'postgres', url: db.url })]);
+    onTestFinished(async () => {
+      await a.close();
+      await b.close();
+      await db.drop();
+    });
+    const v1 = makeGrant({ status: 'active' });
+    await insertAll(a, [v1]);
+    // b reads (and would cache, if it cached) the active grant, then a ends it.
+    expect(await b.grantLiveness(v1.id)).toMatchObject({ status: 'active' });
+    expect(await b.grantLiveness(v1.id)).toMatchObject({ status: 'active' });
+    await a.transaction((tx) => tx.updateGrant({ ...v1, status: 'revoked', endReason: 'revoked', endedAt: NOW, version: 2 }));
+    expect(await b.grantLiveness(v1.id)).toMatchObject({ status: 'revoked' });
+    await b.transaction((tx) => tx.updateGrant({ ...v1, status: 'revoke_failed', endReason: 'revoked', endedAt: NOW, version: 3 }));
+    expect(await a.grantLiveness(v1.id)).toMatchObject({ status: 'revoke_failed' });
   });
 
   it('reports an unreachable server as store_unavailable without the connection string', async () => {

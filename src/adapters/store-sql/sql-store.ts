@@ -7,13 +7,14 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AuditEventInput, AuditRecord, EventType } from '../../core/events.js';
 import type { CredentialState, Grant, GrantStatus } from '../../core/grant.js';
 import { StintError, isStintError } from '../../core/errors.js';
-import type { AuditHead, GrantFilter, PackedAuditBatch, Page, PageRequest, Store, StoreTx, StoredCheckpoint } from '../../ports/store.js';
+import type { AuditHead, GrantFilter, GrantLiveness, PackedAuditBatch, Page, PageRequest, Store, StoreTx, StoredCheckpoint } from '../../ports/store.js';
 import { buildAuditEntry } from '../../audit/event.js';
 import { frontierAppend, fromHex, toHex } from '../../audit/merkle.js';
 import type { SqlDriver, SqlExecutor, SqlRow } from './driver.js';
 import { clampPageSize, decodeCursor, encodeCursor } from './cursor.js';
 import { migrate } from './migrations.js';
 import { readAuditPacked } from './audit-packed.js';
+import { GrantLivenessCache, SELECT_GRANT_LIVENESS, rowToLiveness, type LivenessWrites } from './liveness.js';
 import { DOC_PARAM, GRANT_COLUMNS, GRANT_SELECT, VERSION_PARAM, assertStorable, grantToParams, rowToGrant } from './row.js';
 
 /** Credential states with pending work; the `grants_credential_work` partial index covers exactly these. */
@@ -76,9 +77,16 @@ export class SqlStore implements Store {
    * PostgreSQL, so it is refused on both.
    */
   private readonly insideTransaction = new AsyncLocalStorage<{ open: boolean }>();
+  /**
+   * PGlite only: one process holds the data directory (locked), so every grant write passes
+   * through `transaction()` here and the cache can change exactly when the commit does
+   * (liveness.ts). PostgreSQL may be written by other replicas: it reads every time.
+   */
+  private readonly liveness: GrantLivenessCache | undefined;
 
   constructor(private readonly driver: SqlDriver) {
     this.kind = driver.kind;
+    this.liveness = driver.kind === 'pglite' ? new GrantLivenessCache() : undefined;
   }
 
   async migrate(): Promise<void> {
@@ -89,31 +97,56 @@ export class SqlStore implements Store {
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     this.assertUsable();
     const marker = { open: true };
-    return this.insideTransaction.run(marker, () =>
-      this.driver.transaction(async (executor) => {
-        const guarded = new GuardedExecutor(executor);
-        try {
-          const result = await fn(new SqlStoreTx(guarded));
-          if (guarded.failed) {
-            // The database aborted the transaction at the failed statement; COMMIT would
-            // silently roll back. Report it instead of pretending the work was saved.
-            throw new StintError('internal', 'a statement failed inside the transaction; nothing was saved', {
-              internalReason: 'transaction callback swallowed a store error and returned normally',
-            });
+    const writes = this.liveness?.openTransaction();
+    let reachedCommit = false;
+    try {
+      const result = await this.insideTransaction.run(marker, () =>
+        this.driver.transaction(async (executor) => {
+          const guarded = new GuardedExecutor(executor);
+          try {
+            const result = await fn(new SqlStoreTx(guarded, writes));
+            if (guarded.failed) {
+              // The database aborted the transaction at the failed statement; COMMIT would
+              // silently roll back. Report it instead of pretending the work was saved.
+              throw new StintError('internal', 'a statement failed inside the transaction; nothing was saved', {
+                internalReason: 'transaction callback swallowed a store error and returned normally',
+              });
+            }
+            reachedCommit = true;
+            return result;
+          } finally {
+            guarded.end();
+            marker.open = false;
           }
-          return result;
-        } finally {
-          guarded.end();
-          marker.open = false;
-        }
-      }),
-    );
+        }),
+      );
+      // Before the caller hears "committed": introspection answers from the new state at once.
+      writes?.settle('committed');
+      return result;
+    } catch (err) {
+      // A failed COMMIT may still have been applied: forget those grants rather than guess.
+      writes?.settle(reachedCommit ? 'unknown' : 'rolled_back');
+      throw err;
+    }
   }
 
   async getGrant(id: string): Promise<Grant | undefined> {
     this.assertUsable();
     const rows = await this.driver.query(`SELECT ${GRANT_SELECT} FROM grants WHERE id = $1`, [id]);
     return rows[0] === undefined ? undefined : rowToGrant(rows[0]);
+  }
+
+  async grantLiveness(id: string): Promise<GrantLiveness | undefined> {
+    this.assertUsable();
+    const cache = this.liveness;
+    const hit = cache?.get(id);
+    if (hit !== undefined) return hit;
+    const ticket = cache?.readTicket();
+    const rows = await this.driver.query(SELECT_GRANT_LIVENESS, [id]);
+    if (rows[0] === undefined) return undefined;
+    const liveness = rowToLiveness(rows[0]);
+    if (ticket !== undefined) cache?.fill(id, liveness, ticket);
+    return liveness;
   }
 
   async listGrants(filter: GrantFilter, page: PageRequest): Promise<Page<Grant>> {
@@ -247,11 +280,16 @@ export class SqlStore implements Store {
 
 /** The statements of one open transaction. */
 class SqlStoreTx implements StoreTx {
-  constructor(private readonly sql: GuardedExecutor) {}
+  constructor(
+    private readonly sql: GuardedExecutor,
+    /** The liveness cache's record of this transaction's grant writes (PGlite only). */
+    private readonly writes: LivenessWrites | undefined,
+  ) {}
 
   async insertGrant(grant: Grant): Promise<void> {
     try {
       await this.sql.query(INSERT_GRANT, grantToParams(grant));
+      this.writes?.record(grant);
     } catch (err) {
       if (isStintError(err) && err.code === 'conflict') {
         throw new StintError('conflict', `grant ${grant.id} already exists`, withReason(err));
@@ -272,6 +310,8 @@ class SqlStoreTx implements StoreTx {
         internalReason: `no row with id ${grant.id} and version ${grant.version - 1}`,
       });
     }
+    // Only a write that happened is recorded: a caught version conflict must not reach the cache.
+    this.writes?.record(grant);
   }
 
   claimExpired(now: number, limit: number): Promise<Grant[]> {

@@ -7,6 +7,7 @@ import type { StintConfig } from '../../config/types.js';
 import { resolveConfigPath } from '../config-path.js';
 import { DEFAULT_SERVER_URL, configPathOf, globalsOf, print } from '../globals.js';
 import { positiveInteger } from '../options.js';
+import { configureBrokerProcess } from '../broker-process.js';
 
 const RISK_ORDER = ['low', 'medium', 'high', 'critical'];
 
@@ -61,6 +62,8 @@ export function registerServe(program: Command): void {
     .action(async (opts: { host?: string; port?: number }, command: Command) => {
       const globals = globalsOf(command);
       const configPath = configPathOf(globals);
+      // Before the broker (and with it Cedar's and PGlite's WebAssembly) is loaded: see broker-process.ts.
+      configureBrokerProcess(process.env);
       const { startBroker } = await import('../../app.js');
       const broker = await startBroker({
         configPath,
