@@ -90,6 +90,12 @@ export interface Store {
 
 export interface StoreTx {
   insertGrant(grant: Grant): Promise<void>;
+  /**
+   * Inserts several new grants at once (group commit), exactly as `insertGrant` would one by
+   * one, in fewer statements. All or nothing: a duplicate id throws `conflict` and an
+   * unstorable value `invalid_request`, and the caller's transaction must then roll back.
+   */
+  insertGrants(grants: readonly Grant[]): Promise<void>;
   /** Reads and locks one grant (`SELECT ... FOR UPDATE`). */
   lockGrant(id: string): Promise<Grant | undefined>;
   /**

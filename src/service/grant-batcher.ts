@@ -69,7 +69,8 @@ export class GrantInsertBatcher {
 
   private commit(batch: readonly Job[]): Promise<AuditRecord[]> {
     return this.store.transaction(async (tx) => {
-      for (const job of batch) await tx.insertGrant(job.grant);
+      // One multi-row INSERT for the batch's rows (one statement, not one per grant).
+      await tx.insertGrants(batch.map((job) => job.grant));
       return tx.appendAudit(
         batch.flatMap((job) => job.events),
         this.clock.now(),

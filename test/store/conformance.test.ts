@@ -166,6 +166,40 @@ describe.each(storeBackends())('store conformance: $name', (backend) => {
       expect((await shared.store.getGrant(grant.id))?.task).toBe(grant.task);
     });
 
+    it('inserts a batch of grants in one call exactly as one by one', async () => {
+      const store = shared.store;
+      await fc.assert(
+        fc.asyncProperty(fc.array(grantArbitrary(), { minLength: 1, maxLength: 12 }), async (generated) => {
+          const grants = generated.map((g) => ({ ...g, id: nextGrantId() }));
+          await store.transaction((tx) => tx.insertGrants(grants));
+          for (const grant of grants) expect(await store.getGrant(grant.id)).toStrictEqual(grant);
+        }),
+        { numRuns: 15 },
+      );
+      await store.transaction((tx) => tx.insertGrants([]));
+    });
+
+    it('inserts a batch larger than one statement holds', async () => {
+      const grants = Array.from({ length: 1_201 }, () => makeGrant());
+      await shared.store.transaction((tx) => tx.insertGrants(grants));
+      const sampled = [grants[0]!, grants[499]!, grants[500]!, grants[1_000]!, grants[1_200]!];
+      for (const grant of sampled) expect(await shared.store.getGrant(grant.id)).toStrictEqual(grant);
+    });
+
+    it('inserts none of a batch holding a duplicate or an unstorable grant', async () => {
+      const store = shared.store;
+      const existing = makeGrant();
+      await insertAll(store, [existing]);
+      const fresh = [makeGrant(), makeGrant()];
+      await rejectsWith(store.transaction((tx) => tx.insertGrants([fresh[0]!, { ...existing, task: 'other' }, fresh[1]!])), 'conflict');
+      const twice = makeGrant();
+      await rejectsWith(store.transaction((tx) => tx.insertGrants([twice, twice])), 'conflict');
+      const unstorable = makeGrant({ task: 'drop\u0000table' });
+      await rejectsWith(store.transaction((tx) => tx.insertGrants([fresh[0]!, unstorable])), 'invalid_request');
+      for (const grant of [...fresh, twice, unstorable]) expect(await store.getGrant(grant.id)).toBeUndefined();
+      expect((await store.getGrant(existing.id))?.task).toBe(existing.task);
+    });
+
     it('updates only when the version is exactly the stored version + 1', async () => {
       const store = shared.store;
       const v1 = makeGrant({ status: 'pending_approval', decisionDeadline: NOW });

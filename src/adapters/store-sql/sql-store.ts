@@ -13,6 +13,7 @@ import { frontierAppend, fromHex, toHex } from '../../audit/merkle.js';
 import type { SqlDriver, SqlExecutor, SqlRow } from './driver.js';
 import { clampPageSize, decodeCursor, encodeCursor } from './cursor.js';
 import { migrate } from './migrations.js';
+import { insertGrantRows } from './grant-rows.js';
 import { DOC_PARAM, GRANT_COLUMNS, GRANT_SELECT, VERSION_PARAM, assertStorable, grantToParams, rowToGrant } from './row.js';
 
 /** Credential states with pending work; the `grants_credential_work` partial index covers exactly these. */
@@ -249,6 +250,18 @@ class SqlStoreTx implements StoreTx {
     } catch (err) {
       if (isStintError(err) && err.code === 'conflict') {
         throw new StintError('conflict', `grant ${grant.id} already exists`, withReason(err));
+      }
+      throw err;
+    }
+  }
+
+  async insertGrants(grants: readonly Grant[]): Promise<void> {
+    if (grants.length === 0) return;
+    try {
+      await insertGrantRows(this.sql, grants);
+    } catch (err) {
+      if (isStintError(err) && err.code === 'conflict') {
+        throw new StintError('conflict', `one of ${grants.length} new grants already exists`, withReason(err));
       }
       throw err;
     }
