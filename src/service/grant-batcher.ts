@@ -37,12 +37,19 @@ export class GrantInsertBatcher {
   insert(grant: Grant, events: readonly AuditEventInput[]): Promise<AuditRecord[]> {
     return new Promise((resolve, reject) => {
       this.queue.push({ grant, events, resolve, reject });
-      if (!this.draining) void this.drain();
+      if (!this.draining) {
+        // Start on the next turn of the event loop, not now: the requests that are ready at
+        // this moment (other callers resumed by I/O or by signing jobs in the same turn) queue
+        // first and share this transaction. Started at once, a batch would hold one grant:
+        // on PGlite a whole transaction runs in microtasks, so no other caller could reach
+        // `insert` before it committed (measured: 2,286 of 2,288 batches held one grant).
+        this.draining = true;
+        setImmediate(() => void this.drain());
+      }
     });
   }
 
   private async drain(): Promise<void> {
-    this.draining = true;
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, MAX_BATCH);
