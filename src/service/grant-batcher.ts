@@ -75,14 +75,15 @@ export class GrantInsertBatcher {
   }
 
   private commit(batch: readonly Job[]): Promise<AuditRecord[]> {
-    return this.store.transaction(async (tx) => {
-      // One multi-row INSERT for the batch's rows (one statement, not one per grant).
-      await tx.insertGrants(batch.map((job) => job.grant));
-      return tx.appendAudit(
+    // The batch's grant rows, their events and the new log head in as few statements as the
+    // store can (one multi-row write after the head lock on the SQL store).
+    return this.store.transaction((tx) =>
+      tx.insertGrantsWithAudit(
+        batch.map((job) => job.grant),
         batch.flatMap((job) => job.events),
         this.clock.now(),
-      );
-    });
+      ),
+    );
   }
 
   /** Hands each job its own records (they were appended in job order) and publishes them. */

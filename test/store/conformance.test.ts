@@ -589,6 +589,58 @@ describe.each(storeBackends())('store conformance: $name', (backend) => {
       await checkTree(store, 3);
     });
 
+    it('inserts grants with their events in one call exactly as insertGrants then appendAudit', async () => {
+      const combined = await freshStore();
+      const separate = await freshStore();
+      const rounds = [3, 1, 8];
+      let written = 0;
+      for (const [round, count] of rounds.entries()) {
+        const grants = Array.from({ length: count }, () => makeGrant());
+        const events = grants.flatMap((g, i) => [event(round * 100 + i, g.id), event(round * 100 + i + 50, g.id)]);
+        const viaOne = await combined.transaction((tx) => tx.insertGrantsWithAudit(grants, events, NOW + round));
+        const viaTwo = await separate.transaction(async (tx) => {
+          await tx.insertGrants(grants);
+          return tx.appendAudit(events, NOW + round);
+        });
+        expect(viaOne).toStrictEqual(viaTwo);
+        written += events.length;
+        expect(viaOne.map((r) => r.seq)).toEqual(events.map((_, i) => written - events.length + i));
+        for (const grant of grants) expect(await combined.getGrant(grant.id)).toStrictEqual(grant);
+      }
+      const stored = await combined.readAudit(0, written + 1);
+      expect(stored).toStrictEqual(await separate.readAudit(0, written + 1));
+      checkChain(stored);
+      await checkTree(combined, written);
+      expect(await combined.auditHead()).toStrictEqual(await separate.auditHead());
+    });
+
+    it('writes nothing of a combined insert whose grant already exists, and keeps the chain', async () => {
+      const store = await freshStore();
+      const existing = makeGrant();
+      await store.transaction((tx) => tx.insertGrantsWithAudit([existing], [event(1, existing.id)], NOW));
+      const fresh = makeGrant();
+      await rejectsWith(
+        store.transaction((tx) => tx.insertGrantsWithAudit([fresh, existing], [event(2, fresh.id), event(3, existing.id)], NOW + 1)),
+        'conflict',
+      );
+      expect(await store.getGrant(fresh.id)).toBeUndefined();
+      await checkTree(store, 1);
+      const after = await store.transaction((tx) => tx.insertGrantsWithAudit([fresh], [event(4, fresh.id)], NOW + 2));
+      expect(after.map((r) => r.seq)).toEqual([1]);
+      checkChain(await store.readAudit(0, 5));
+    });
+
+    it('inserts a combined batch too large for one statement through the separate statements', async () => {
+      const store = await freshStore();
+      const grants = Array.from({ length: 900 }, () => makeGrant());
+      const events = grants.map((g, i) => event(i, g.id));
+      const records = await store.transaction((tx) => tx.insertGrantsWithAudit(grants, events, NOW));
+      expect(records.map((r) => r.grantId)).toEqual(grants.map((g) => g.id));
+      expect(await store.getGrant(grants[899]!.id)).toStrictEqual(grants[899]);
+      checkChain(await store.readAudit(0, 1000));
+      await checkTree(store, 900);
+    });
+
     it('saves checkpoints, serves the latest, and refuses two roots for one size', async () => {
       // The only case that writes checkpoints, so the shared store has none before it.
       const store = shared.store;
