@@ -72,4 +72,27 @@ describe('GrantInsertBatcher', () => {
     expect(log.map((r) => r.seq)).toEqual(good.map((_, i) => before.size + i));
     expect(new Set(log.map((r) => r.grantId))).toEqual(new Set(good.map((g) => g.id)));
   });
+
+  it('commits the requests of one event-loop turn in one transaction, and each acknowledgement follows its COMMIT', async () => {
+    let transactions = 0;
+    let committed = 0;
+    const counting: Store = Object.create(store, {
+      transaction: {
+        value: async <T>(fn: Parameters<Store['transaction']>[0]) => {
+          transactions += 1;
+          const result = (await store.transaction(fn)) as T;
+          committed += 1;
+          return result;
+        },
+      },
+    });
+    const batcher = new GrantInsertBatcher(counting, new ManualClock(), new EventBus());
+    const grants = Array.from({ length: 8 }, () => makeGrant());
+    const acknowledged = grants.map((g) =>
+      batcher.insert(g, [{ type: 'grant.requested' as const, actor: 'system', grantId: g.id, data: {} }]).then(() => committed),
+    );
+    expect(await Promise.all(acknowledged)).toEqual(grants.map(() => 1));
+    expect(transactions).toBe(1);
+    for (const g of grants) expect(await store.getGrant(g.id)).toEqual(g);
+  });
 });
