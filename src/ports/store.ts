@@ -137,6 +137,17 @@ export interface Store {
 
 export interface StoreTx {
   insertGrant(grant: Grant): Promise<void>;
+  /**
+   * Inserts several new grants at once (group commit), exactly as `insertGrant` would one by
+   * one, in fewer statements. All or nothing: a duplicate id throws `conflict` and an
+   * unstorable value `invalid_request`, and the caller's transaction must then roll back.
+   */
+  insertGrants(grants: readonly Grant[]): Promise<void>;
+  /**
+   * `insertGrants(grants)` then `appendAudit(events, time)`, in as few statements as the store
+   * can (group commit of new grants). Same rows, same records, same errors.
+   */
+  insertGrantsWithAudit(grants: readonly Grant[], events: readonly AuditEventInput[], time: number): Promise<AuditRecord[]>;
   /** Reads and locks one grant (`SELECT ... FOR UPDATE`). */
   lockGrant(id: string): Promise<Grant | undefined>;
   /**

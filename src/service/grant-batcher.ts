@@ -7,6 +7,7 @@
  * durable as before. If a batch fails, its requests are retried one by one, so one bad request
  * never fails the others. (Measured in docs/benchmarks.md: issuance is bound by the audit append.)
  */
+import { performance } from 'node:perf_hooks';
 import type { AuditEventInput, AuditRecord } from '../core/events.js';
 import type { Grant } from '../core/grant.js';
 import type { Clock } from '../ports/clock.js';
@@ -23,9 +24,31 @@ interface Job {
 /** Most grants committed together; bounds the transaction's size and the latency of its first caller. */
 const MAX_BATCH = 64;
 
+/**
+ * Longest a batch waits for more requests before it starts, in milliseconds; the wait is also
+ * at most half the last commit's duration (waiting longer than a commit takes costs more than
+ * a second commit would). Like PostgreSQL's `commit_delay`, it applies only under concurrency:
+ * a batch waits only while it holds fewer requests than were in flight or queued when the last
+ * commit ended, because those callers are about to come back. Measured over HTTP on
+ * PostgreSQL with 8 keep-alive callers: started at once, batches alternated between 1 grant
+ * and 7, or settled at 4 and 4 (each half queued while the other committed), so every WAL
+ * flush carried half the grants it could. A lone caller never waits.
+ */
+const COLLECT_MAX_MS = 2;
+
+/**
+ * Group commit of new grants, with fair batches. Each caller's promise settles only after the
+ * COMMIT of the transaction that holds its grant, or with its own error.
+ */
 export class GrantInsertBatcher {
   private readonly queue: Job[] = [];
-  private draining = false;
+  /** `idle`: nothing queued; `collecting`: a batch is forming; `committing`: a transaction is open. */
+  private state: 'idle' | 'collecting' | 'committing' = 'idle';
+  /** Requests in the last batch plus those queued when it ended: what the next batch waits for. */
+  private concurrency = 1;
+  /** How long the last commit took, in ms (bounds the wait). */
+  private lastCommitMs = 0;
+  private collectTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: Store,
@@ -37,49 +60,96 @@ export class GrantInsertBatcher {
   insert(grant: Grant, events: readonly AuditEventInput[]): Promise<AuditRecord[]> {
     return new Promise((resolve, reject) => {
       this.queue.push({ grant, events, resolve, reject });
-      if (!this.draining) void this.drain();
+      if (this.state === 'idle') this.collect();
+      else if (this.state === 'collecting' && this.collectTimer !== undefined && this.queue.length >= this.target()) this.start();
     });
   }
 
-  private async drain(): Promise<void> {
-    this.draining = true;
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_BATCH);
-        try {
-          this.settle(batch, await this.commit(batch));
-        } catch (error) {
-          if (batch.length === 1) {
-            batch[0]!.reject(error);
-            continue;
-          }
-          for (const job of batch) {
-            try {
-              this.settle([job], await this.commit([job]));
-            } catch (e) {
-              job.reject(e);
-            }
-          }
-        }
+  private target(): number {
+    return Math.min(this.concurrency, MAX_BATCH);
+  }
+
+  /**
+   * Forms the next batch. It starts on the next turn of the event loop, not now: the requests
+   * that are ready in this turn (other callers resumed by I/O in the same turn) queue first. On
+   * PGlite a whole transaction runs in microtasks, so a batch started at once held one grant
+   * (measured: 2,286 of 2,288 batches). If it is still smaller than the recent concurrency, it
+   * waits a little more (COLLECT_MAX_MS), or until it is as large.
+   */
+  private collect(): void {
+    this.state = 'collecting';
+    setImmediate(() => {
+      if (this.queue.length >= this.target()) {
+        this.start();
+        return;
       }
-    } finally {
-      this.draining = false;
+      const wait = Math.min(COLLECT_MAX_MS, this.lastCommitMs / 2);
+      if (wait < 0.5) this.start();
+      else this.collectTimer = setTimeout(() => this.start(), wait);
+    });
+  }
+
+  private start(): void {
+    if (this.collectTimer !== undefined) clearTimeout(this.collectTimer);
+    this.collectTimer = undefined;
+    this.state = 'committing';
+    void this.drain();
+  }
+
+  /** Commits one batch, then forms the next one or goes idle. Never rejects. */
+  private async drain(): Promise<void> {
+    const batch = this.queue.splice(0, MAX_BATCH);
+    const started = performance.now();
+    let records: AuditRecord[] | undefined;
+    try {
+      records = await this.commit(batch);
+    } catch (error) {
+      if (batch.length === 1) batch[0]!.reject(error);
     }
+    if (records !== undefined) {
+      this.settle(batch, records);
+    } else if (batch.length > 1) {
+      // One bad request must not fail the others: each is retried in its own transaction.
+      for (const job of batch) {
+        let own: AuditRecord[];
+        try {
+          own = await this.commit([job]);
+        } catch (e) {
+          job.reject(e);
+          continue;
+        }
+        this.settle([job], own);
+      }
+    }
+    this.lastCommitMs = performance.now() - started;
+    this.concurrency = batch.length + this.queue.length;
+    if (this.queue.length > 0) this.collect();
+    else this.state = 'idle';
   }
 
   private commit(batch: readonly Job[]): Promise<AuditRecord[]> {
-    return this.store.transaction(async (tx) => {
-      for (const job of batch) await tx.insertGrant(job.grant);
-      return tx.appendAudit(
+    // The batch's grant rows, their events and the new log head in as few statements as the
+    // store can (one multi-row write after the head lock on the SQL store).
+    return this.store.transaction((tx) =>
+      tx.insertGrantsWithAudit(
+        batch.map((job) => job.grant),
         batch.flatMap((job) => job.events),
         this.clock.now(),
-      );
-    });
+      ),
+    );
   }
 
-  /** Hands each job its own records (they were appended in job order) and publishes them. */
+  /**
+   * Publishes the committed records and hands each job its own (they were appended in job
+   * order). A listener that throws fails the callers, as `inTransaction` does for other changes.
+   */
   private settle(batch: readonly Job[], records: AuditRecord[]): void {
-    this.bus.publish(records);
+    try {
+      this.bus.publish(records);
+    } catch (error) {
+      for (const job of batch) job.reject(error);
+      return;
+    }
     let offset = 0;
     for (const job of batch) {
       job.resolve(records.slice(offset, offset + job.events.length));

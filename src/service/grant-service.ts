@@ -25,7 +25,7 @@ import { groupsOf, mayApprove, mayComplete, mayReview, mayRevoke, mayView } from
 import { isBusinessHours } from '../core/business-hours.js';
 import type { GrantFilter, Page, PageRequest, StoreTx } from '../ports/store.js';
 import type { IssuedCredential } from '../ports/connector.js';
-import type { TargetConfig } from '../config/types.js';
+import type { GrantsConfig, TargetConfig } from '../config/types.js';
 import type { CredentialService } from './credential-service.js';
 import { commitTransitions, inTransaction, targetOf, type ServiceDeps } from './context.js';
 
@@ -65,6 +65,9 @@ function requireSameKey(bound: string | undefined, presented: string | undefined
 }
 
 export class GrantService {
+  /** The last `isBusinessHours` answer, for one whole second of time and one configuration. */
+  private businessHoursMemo: { second: number; hours: GrantsConfig['businessHours']; value: boolean } | undefined;
+
   constructor(
     private readonly deps: ServiceDeps,
     private readonly credentials: CredentialService,
@@ -139,7 +142,7 @@ export class GrantService {
           breakGlass,
           isExtension: mode.kind === 'extension',
           dpopBound: (input.dpopJkt ?? (mode.kind === 'extension' ? mode.parent.dpopJkt : undefined)) !== undefined,
-          businessHours: isBusinessHours(now, deps.config.grants.businessHours),
+          businessHours: this.businessHoursAt(now),
           now,
           approved,
         }),
@@ -181,6 +184,22 @@ export class GrantService {
     }
     deps.metrics.decisionSeconds.observe({ outcome: decision.outcome }, Number(process.hrtime.bigint() - started) / 1e9);
     return result;
+  }
+
+  /**
+   * `isBusinessHours(now)`, computed once per second (Intl.DateTimeFormat.formatToParts costs
+   * more than the rest of the decision once Cedar's answer is remembered). Exact: a local hour
+   * or weekday can only change where local time crosses a whole hour, and local time is UTC plus
+   * an offset of whole seconds (every tz database offset is), so it is constant within a second.
+   */
+  private businessHoursAt(now: number): boolean {
+    const second = Math.floor(now / 1000);
+    const hours = this.deps.config.grants.businessHours;
+    const memo = this.businessHoursMemo;
+    if (memo !== undefined && memo.second === second && memo.hours === hours) return memo.value;
+    const value = isBusinessHours(now, hours);
+    this.businessHoursMemo = { second, hours, value };
+    return value;
   }
 
   /** Stores an extension request; auto-approved ones are applied to the parent in the same transaction. */

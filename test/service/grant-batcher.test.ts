@@ -56,4 +56,43 @@ describe('GrantInsertBatcher', () => {
     expect(log.some((r) => JSON.parse(r.canonical).data.n === -1)).toBe(false);
     expect(published.map((r) => r.seq).sort((a, b) => a - b)).toEqual(log.map((r) => r.seq));
   });
+
+  it('fails only the unstorable request of a batch and commits the rest with a gapless log', async () => {
+    const batcher = new GrantInsertBatcher(store, new ManualClock(), new EventBus());
+    const before = await store.auditHead();
+    const good = Array.from({ length: 6 }, () => makeGrant());
+    const bad = makeGrant({ reason: 'half \ud800 pair' });
+    const event = (id: string) => ({ type: 'grant.requested' as const, actor: 'system', grantId: id, data: {} });
+    const results = await Promise.allSettled([...good.slice(0, 3), bad, ...good.slice(3)].map((g) => batcher.insert(g, [event(g.id)])));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+    expect((results[3] as PromiseRejectedResult).reason).toMatchObject({ code: 'invalid_request' });
+    for (const g of good) expect(await store.getGrant(g.id)).toEqual(g);
+    expect(await store.getGrant(bad.id)).toBeUndefined();
+    const log = await store.readAudit(before.size, 100);
+    expect(log.map((r) => r.seq)).toEqual(good.map((_, i) => before.size + i));
+    expect(new Set(log.map((r) => r.grantId))).toEqual(new Set(good.map((g) => g.id)));
+  });
+
+  it('commits the requests of one event-loop turn in one transaction, and each acknowledgement follows its COMMIT', async () => {
+    let transactions = 0;
+    let committed = 0;
+    const counting: Store = Object.create(store, {
+      transaction: {
+        value: async <T>(fn: Parameters<Store['transaction']>[0]) => {
+          transactions += 1;
+          const result = (await store.transaction(fn)) as T;
+          committed += 1;
+          return result;
+        },
+      },
+    });
+    const batcher = new GrantInsertBatcher(counting, new ManualClock(), new EventBus());
+    const grants = Array.from({ length: 8 }, () => makeGrant());
+    const acknowledged = grants.map((g) =>
+      batcher.insert(g, [{ type: 'grant.requested' as const, actor: 'system', grantId: g.id, data: {} }]).then(() => committed),
+    );
+    expect(await Promise.all(acknowledged)).toEqual(grants.map(() => 1));
+    expect(transactions).toBe(1);
+    for (const g of grants) expect(await store.getGrant(g.id)).toEqual(g);
+  });
 });

@@ -167,6 +167,40 @@ describe.each(storeBackends())('store conformance: $name', (backend) => {
       expect((await shared.store.getGrant(grant.id))?.task).toBe(grant.task);
     });
 
+    it('inserts a batch of grants in one call exactly as one by one', async () => {
+      const store = shared.store;
+      await fc.assert(
+        fc.asyncProperty(fc.array(grantArbitrary(), { minLength: 1, maxLength: 12 }), async (generated) => {
+          const grants = generated.map((g) => ({ ...g, id: nextGrantId() }));
+          await store.transaction((tx) => tx.insertGrants(grants));
+          for (const grant of grants) expect(await store.getGrant(grant.id)).toStrictEqual(grant);
+        }),
+        { numRuns: 15 },
+      );
+      await store.transaction((tx) => tx.insertGrants([]));
+    });
+
+    it('inserts a batch larger than one statement holds', async () => {
+      const grants = Array.from({ length: 1_201 }, () => makeGrant());
+      await shared.store.transaction((tx) => tx.insertGrants(grants));
+      const sampled = [grants[0]!, grants[499]!, grants[500]!, grants[1_000]!, grants[1_200]!];
+      for (const grant of sampled) expect(await shared.store.getGrant(grant.id)).toStrictEqual(grant);
+    });
+
+    it('inserts none of a batch holding a duplicate or an unstorable grant', async () => {
+      const store = shared.store;
+      const existing = makeGrant();
+      await insertAll(store, [existing]);
+      const fresh = [makeGrant(), makeGrant()];
+      await rejectsWith(store.transaction((tx) => tx.insertGrants([fresh[0]!, { ...existing, task: 'other' }, fresh[1]!])), 'conflict');
+      const twice = makeGrant();
+      await rejectsWith(store.transaction((tx) => tx.insertGrants([twice, twice])), 'conflict');
+      const unstorable = makeGrant({ task: 'drop\u0000table' });
+      await rejectsWith(store.transaction((tx) => tx.insertGrants([fresh[0]!, unstorable])), 'invalid_request');
+      for (const grant of [...fresh, twice, unstorable]) expect(await store.getGrant(grant.id)).toBeUndefined();
+      expect((await store.getGrant(existing.id))?.task).toBe(existing.task);
+    });
+
     it('updates only when the version is exactly the stored version + 1', async () => {
       const store = shared.store;
       const v1 = makeGrant({ status: 'pending_approval', decisionDeadline: NOW });
@@ -678,6 +712,58 @@ describe.each(storeBackends())('store conformance: $name', (backend) => {
       // The texts, in order, as they are stored (canonical JSON escapes every control character).
       expect((await store.readAuditPacked(0, 100)).canonical.split('\u0002')).toEqual(all.map((r) => r.canonical));
       expect(await store.readAuditPacked(50, 10)).toStrictEqual({ fromSeq: 50, limit: 10, count: 0, canonical: '', columns: '' });
+    });
+
+    it('inserts grants with their events in one call exactly as insertGrants then appendAudit', async () => {
+      const combined = await freshStore();
+      const separate = await freshStore();
+      const rounds = [3, 1, 8];
+      let written = 0;
+      for (const [round, count] of rounds.entries()) {
+        const grants = Array.from({ length: count }, () => makeGrant());
+        const events = grants.flatMap((g, i) => [event(round * 100 + i, g.id), event(round * 100 + i + 50, g.id)]);
+        const viaOne = await combined.transaction((tx) => tx.insertGrantsWithAudit(grants, events, NOW + round));
+        const viaTwo = await separate.transaction(async (tx) => {
+          await tx.insertGrants(grants);
+          return tx.appendAudit(events, NOW + round);
+        });
+        expect(viaOne).toStrictEqual(viaTwo);
+        written += events.length;
+        expect(viaOne.map((r) => r.seq)).toEqual(events.map((_, i) => written - events.length + i));
+        for (const grant of grants) expect(await combined.getGrant(grant.id)).toStrictEqual(grant);
+      }
+      const stored = await combined.readAudit(0, written + 1);
+      expect(stored).toStrictEqual(await separate.readAudit(0, written + 1));
+      checkChain(stored);
+      await checkTree(combined, written);
+      expect(await combined.auditHead()).toStrictEqual(await separate.auditHead());
+    });
+
+    it('writes nothing of a combined insert whose grant already exists, and keeps the chain', async () => {
+      const store = await freshStore();
+      const existing = makeGrant();
+      await store.transaction((tx) => tx.insertGrantsWithAudit([existing], [event(1, existing.id)], NOW));
+      const fresh = makeGrant();
+      await rejectsWith(
+        store.transaction((tx) => tx.insertGrantsWithAudit([fresh, existing], [event(2, fresh.id), event(3, existing.id)], NOW + 1)),
+        'conflict',
+      );
+      expect(await store.getGrant(fresh.id)).toBeUndefined();
+      await checkTree(store, 1);
+      const after = await store.transaction((tx) => tx.insertGrantsWithAudit([fresh], [event(4, fresh.id)], NOW + 2));
+      expect(after.map((r) => r.seq)).toEqual([1]);
+      checkChain(await store.readAudit(0, 5));
+    });
+
+    it('inserts a combined batch too large for one statement through the separate statements', async () => {
+      const store = await freshStore();
+      const grants = Array.from({ length: 900 }, () => makeGrant());
+      const events = grants.map((g, i) => event(i, g.id));
+      const records = await store.transaction((tx) => tx.insertGrantsWithAudit(grants, events, NOW));
+      expect(records.map((r) => r.grantId)).toEqual(grants.map((g) => g.id));
+      expect(await store.getGrant(grants[899]!.id)).toStrictEqual(grants[899]);
+      checkChain(await store.readAudit(0, 1000));
+      await checkTree(store, 900);
     });
 
     it('saves checkpoints, serves the latest, and refuses two roots for one size', async () => {

@@ -10,6 +10,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { resolve } from 'node:path';
 import type { SqlDriver, SqlExecutor, SqlRow } from './driver.js';
 import { toStoreError } from './driver-errors.js';
+import { StintError } from '../../core/errors.js';
 import { acquireDataDirLock, type DataDirLock } from './lock.js';
 
 /** PGlite's in-memory data directory prefix: no files, no lock. For quick tests only. */
@@ -109,11 +110,20 @@ class PgliteDriver implements SqlDriver {
 }
 
 async function runQuery(
-  target: Pick<PGlite, 'query'>,
+  target: Pick<PGlite, 'query' | 'exec'>,
   sql: string,
   params: readonly unknown[],
 ): Promise<SqlRow[]> {
   try {
+    if (params.length === 0) {
+      // Without parameters, the simple query protocol: one round trip through the WASM module
+      // instead of PGlite's parse/describe/bind/describe/execute (measured ~120 us less per
+      // statement, e.g. the audit head lock of every group commit). Same text-format rows,
+      // same type parsers. Every statement of the store is a constant; one statement per call.
+      const results = await target.exec(sql);
+      if (results.length !== 1) throw new StintError('internal', `expected one statement, got ${results.length}`);
+      return results[0]!.rows as SqlRow[];
+    }
     const result = await target.query<SqlRow>(sql, [...params]);
     return result.rows;
   } catch (err) {

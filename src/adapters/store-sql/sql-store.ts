@@ -8,13 +8,14 @@ import type { AuditEventInput, AuditRecord, EventType } from '../../core/events.
 import type { CredentialState, Grant, GrantStatus } from '../../core/grant.js';
 import { StintError, isStintError } from '../../core/errors.js';
 import type { AuditHead, GrantFilter, GrantLiveness, PackedAuditBatch, Page, PageRequest, Store, StoreTx, StoredCheckpoint } from '../../ports/store.js';
-import { buildAuditEntry } from '../../audit/event.js';
-import { frontierAppend, fromHex, toHex } from '../../audit/merkle.js';
+import { toHex } from '../../audit/merkle.js';
 import type { SqlDriver, SqlExecutor, SqlRow } from './driver.js';
 import { clampPageSize, decodeCursor, encodeCursor } from './cursor.js';
 import { migrate } from './migrations.js';
 import { readAuditPacked } from './audit-packed.js';
 import { GrantLivenessCache, SELECT_GRANT_LIVENESS, rowToLiveness, type LivenessWrites } from './liveness.js';
+import { insertGrantRows } from './grant-rows.js';
+import { advanceAuditHead, chainAuditEntries, insertAuditRows, insertGrantsWithAudit, lockAuditHead } from './audit-append.js';
 import { DOC_PARAM, GRANT_COLUMNS, GRANT_SELECT, VERSION_PARAM, assertStorable, grantToParams, rowToGrant } from './row.js';
 
 /** Credential states with pending work; the `grants_credential_work` partial index covers exactly these. */
@@ -298,6 +299,19 @@ class SqlStoreTx implements StoreTx {
     }
   }
 
+  async insertGrants(grants: readonly Grant[]): Promise<void> {
+    if (grants.length === 0) return;
+    try {
+      await insertGrantRows(this.sql, grants);
+      for (const grant of grants) this.writes?.record(grant);
+    } catch (err) {
+      if (isStintError(err) && err.code === 'conflict') {
+        throw new StintError('conflict', `one of ${grants.length} new grants already exists`, withReason(err));
+      }
+      throw err;
+    }
+  }
+
   async lockGrant(id: string): Promise<Grant | undefined> {
     const rows = await this.sql.query(`SELECT ${GRANT_SELECT} FROM grants WHERE id = $1 FOR UPDATE`, [id]);
     return rows[0] === undefined ? undefined : rowToGrant(rows[0]);
@@ -340,6 +354,24 @@ class SqlStoreTx implements StoreTx {
     }
   }
 
+  async insertGrantsWithAudit(grants: readonly Grant[], events: readonly AuditEventInput[], time: number): Promise<AuditRecord[]> {
+    if (!Number.isSafeInteger(time)) throw new StintError('internal', 'audit time must be integer epoch milliseconds');
+    try {
+      const records = await insertGrantsWithAudit(this.sql, grants, events, time, this);
+      // Like insertGrant: the liveness cache learns of the rows when this transaction commits.
+      for (const grant of grants) this.writes?.record(grant);
+      return records;
+    } catch (err) {
+      if (isStintError(err) && err.code === 'conflict') {
+        throw new StintError('conflict', `one of ${grants.length} new grants already exists`, withReason(err));
+      }
+      if (isStintError(err) && err.code === 'store_unavailable') {
+        throw new StintError('audit_unavailable', undefined, withReason(err));
+      }
+      throw err;
+    }
+  }
+
   async saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
     // A newer note for the same size replaces the older one; a different root for the same
     // size would mean two inconsistent checkpoints and is refused.
@@ -357,45 +389,15 @@ class SqlStoreTx implements StoreTx {
 
   /**
    * Locks the head row (serialising appends across all replicas), builds each entry chained to
-   * its predecessor, inserts them and advances the head. Seq numbers come from the head, not a
-   * sequence, so a rolled-back append leaves no gap.
+   * its predecessor, inserts them and advances the head (audit-append.ts).
    */
   private async appendLocked(events: readonly AuditEventInput[], time: number): Promise<AuditRecord[]> {
-    const rows = await this.sql.query('SELECT size, frontier, last_leaf FROM audit_head WHERE id = 1 FOR UPDATE');
-    const head = requireHead(rows[0]);
-    let size = Number(head.size);
-    let frontier = (head.frontier as string[]).map(fromHex);
-    let prev = head.last_leaf as string;
-    const entries: { record: AuditRecord; leaf: Uint8Array }[] = [];
-    for (const input of events) {
-      const entry = buildAuditEntry(input, size, time, prev);
-      frontier = frontierAppend(frontier, size, entry.leaf);
-      size += 1;
-      prev = entry.record.leafHash;
-      entries.push(entry);
+    const chained = chainAuditEntries(await lockAuditHead(this.sql), events, time);
+    for (let start = 0; start < chained.entries.length; start += AUDIT_INSERT_CHUNK) {
+      await insertAuditRows(this.sql, chained.entries.slice(start, start + AUDIT_INSERT_CHUNK));
     }
-    for (let start = 0; start < entries.length; start += AUDIT_INSERT_CHUNK) {
-      await this.insertAuditRows(entries.slice(start, start + AUDIT_INSERT_CHUNK));
-    }
-    await this.sql.query('UPDATE audit_head SET size = $1, frontier = $2::jsonb, last_leaf = $3 WHERE id = 1', [
-      size,
-      JSON.stringify(frontier.map(toHex)),
-      prev,
-    ]);
-    return entries.map((entry) => entry.record);
-  }
-
-  private async insertAuditRows(entries: readonly { record: AuditRecord; leaf: Uint8Array }[]): Promise<void> {
-    const params: unknown[] = [];
-    const tuples = entries.map(({ record, leaf }) => {
-      const base = params.length;
-      params.push(record.seq, record.time, record.type, record.actor, record.grantId ?? null, record.canonical, Buffer.from(leaf));
-      return `(${[1, 2, 3, 4, 5, 6, 7].map((i) => `$${base + i}`).join(', ')})`;
-    });
-    await this.sql.query(
-      `INSERT INTO audit_events (seq, time, type, actor, grant_id, canonical, leaf_hash) VALUES ${tuples.join(', ')}`,
-      params,
-    );
+    await advanceAuditHead(this.sql, chained);
+    return chained.entries.map((entry) => entry.record);
   }
 
   private async claim(due: string, order: string, now: number, limit: number): Promise<Grant[]> {

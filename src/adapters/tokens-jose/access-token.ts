@@ -1,10 +1,11 @@
-import { decodeProtectedHeader, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 
 import { StintError } from '../../core/errors.js';
 import { effectiveStatus, type Grant } from '../../core/grant.js';
 import { reasonFromVerifyError } from '../identity-jwt/jose-reason.js';
 import { unauthenticated } from '../identity-jwt/unauthenticated.js';
 import { actClaimOf, actorChainOf, type ActClaim } from './act-claim.js';
+import { signCompactJws } from './compact-sign.js';
 import type { TokenKeyRing } from './keys.js';
 
 /** JOSE `typ` of RFC 9068 JWT access tokens. */
@@ -68,22 +69,23 @@ export async function issueAccessToken(ring: TokenKeyRing, opts: IssueAccessToke
   if (exp <= iat) throw new StintError('invalid_state', 'the grant ends before a token could be used', { internalReason: `grant ${grant.id} expires within the second` });
   const act = actClaimOf(grant.actorChain);
   const signer = ring.current;
-  return new SignJWT({
+  // Claim names and values as jose's SignJWT would set them (RFC 9068 section 2.2), signed
+  // synchronously (compact-sign.ts: WebCrypto's per-call job costs issuance twice the CPU).
+  const payload: Record<string, unknown> = {
     client_id: grant.principal,
     scope: grant.role,
     task: grant.task,
     tenant: grant.tenant,
     ...(act !== undefined ? { act } : {}),
     ...(opts.cnfJkt !== undefined ? { cnf: { jkt: opts.cnfJkt } } : {}),
-  })
-    .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: ACCESS_TOKEN_TYPE })
-    .setIssuer(opts.issuer)
-    .setSubject(grant.principal)
-    .setAudience(grant.target)
-    .setIssuedAt(iat)
-    .setExpirationTime(exp)
-    .setJti(grant.id)
-    .sign(signer.privateKey);
+    iss: opts.issuer,
+    sub: grant.principal,
+    aud: grant.target,
+    iat,
+    exp,
+    jti: grant.id,
+  };
+  return signCompactJws({ alg: signer.alg, kid: signer.kid, typ: ACCESS_TOKEN_TYPE }, payload, signer.privateKey);
 }
 
 const STRING_CLAIMS = ['iss', 'sub', 'aud', 'client_id', 'jti', 'scope', 'task', 'tenant'] as const;

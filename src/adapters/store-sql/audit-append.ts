@@ -1,0 +1,137 @@
+/**
+ * The audit append's parts, shared by `appendAudit` and by the group commit of new grants
+ * (`insertGrantsWithAudit`): lock the head row, chain the entries to it (RFC 8785 canonical
+ * text, RFC 6962 leaf hashes, the `prev` link, the compact-range frontier), and the statements
+ * that write them. Seq numbers come from the head, not a sequence, so a rolled-back append
+ * leaves no gap (REFERENCE.md section 5).
+ *
+ * `insertGrantsWithAudit` writes a batch's grant rows, its audit rows and the new head in one
+ * data-modifying statement after the head lock: on PGlite each statement costs a fixed
+ * ~300-600 us of protocol round trips through the WASM module whatever it writes, so a group
+ * commit of 8 grants takes 2 statements instead of 4 (docs/benchmarks.md, "Issuance").
+ * PostgreSQL runs every data-modifying WITH clause exactly once and to completion, and a
+ * failure in any of them (a duplicate grant id) fails the whole statement.
+ */
+import type { AuditEventInput, AuditRecord } from '../../core/events.js';
+import type { Grant } from '../../core/grant.js';
+import { StintError } from '../../core/errors.js';
+import { buildAuditEntry } from '../../audit/event.js';
+import { frontierAppend, fromHex, toHex } from '../../audit/merkle.js';
+import type { SqlExecutor, SqlRow } from './driver.js';
+import { DOC_PARAM, GRANT_COLUMNS, GRANT_SELECT, grantToParams } from './row.js';
+
+/** One entry ready to insert. */
+export interface ChainedEntry {
+  readonly record: AuditRecord;
+  readonly leaf: Uint8Array;
+}
+
+/** The entries of one append and the head they lead to. */
+export interface ChainedAppend {
+  readonly entries: readonly ChainedEntry[];
+  readonly size: number;
+  /** The new frontier as stored (JSON array of hex roots). */
+  readonly frontierJson: string;
+  readonly lastLeaf: string;
+}
+
+/** Columns of `audit_events` in insert order; `auditRowParams` returns values in this order. */
+const AUDIT_COLUMNS = 'seq, time, type, actor, grant_id, canonical, leaf_hash';
+const AUDIT_WIDTH = 7;
+
+/** The head row, locked until the transaction ends: this lock serialises appends across replicas. */
+export async function lockAuditHead(sql: SqlExecutor): Promise<SqlRow> {
+  const rows = await sql.query('SELECT size, frontier, last_leaf FROM audit_head WHERE id = 1 FOR UPDATE');
+  // Migration 1 inserts the row; it can only be missing if someone deleted it by hand.
+  if (rows[0] === undefined) throw new StintError('audit_unavailable', 'the audit log head is missing');
+  return rows[0];
+}
+
+/** Builds each entry chained to its predecessor, starting from `head`. Pure. */
+export function chainAuditEntries(head: SqlRow, events: readonly AuditEventInput[], time: number): ChainedAppend {
+  let size = Number(head.size);
+  let frontier = (head.frontier as string[]).map(fromHex);
+  let prev = head.last_leaf as string;
+  const entries: ChainedEntry[] = [];
+  for (const input of events) {
+    const entry = buildAuditEntry(input, size, time, prev);
+    frontier = frontierAppend(frontier, size, entry.leaf);
+    size += 1;
+    prev = entry.record.leafHash;
+    entries.push(entry);
+  }
+  return { entries, size, frontierJson: JSON.stringify(frontier.map(toHex)), lastLeaf: prev };
+}
+
+/** `(...), (...)` placeholders for `rows` rows of `width` parameters after the first `offset`. */
+function tuples(rows: number, width: number, offset: number, cast?: (column: number) => string): string {
+  const out: string[] = [];
+  for (let r = 0; r < rows; r++) {
+    const base = offset + r * width;
+    const cells: string[] = [];
+    for (let c = 1; c <= width; c++) cells.push(`$${base + c}${cast?.(c) ?? ''}`);
+    out.push(`(${cells.join(', ')})`);
+  }
+  return out.join(', ');
+}
+
+function auditRowParams(entries: readonly ChainedEntry[]): unknown[] {
+  const params: unknown[] = [];
+  for (const { record, leaf } of entries) {
+    params.push(record.seq, record.time, record.type, record.actor, record.grantId ?? null, record.canonical, Buffer.from(leaf));
+  }
+  return params;
+}
+
+/** One multi-row INSERT of `entries`. */
+export async function insertAuditRows(sql: SqlExecutor, entries: readonly ChainedEntry[]): Promise<void> {
+  await sql.query(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES ${tuples(entries.length, AUDIT_WIDTH, 0)}`, auditRowParams(entries));
+}
+
+/** Moves the head to the end of `chained`. */
+export async function advanceAuditHead(sql: SqlExecutor, chained: ChainedAppend): Promise<void> {
+  await sql.query('UPDATE audit_head SET size = $1, frontier = $2::jsonb, last_leaf = $3 WHERE id = 1', [
+    chained.size,
+    chained.frontierJson,
+    chained.lastLeaf,
+  ]);
+}
+
+/**
+ * Most parameters in one combined statement. PostgreSQL's limit is 65,535; a batch beyond this
+ * (far more than the batcher's 64 grants) is written with the separate statements instead.
+ */
+const COMBINED_PARAM_LIMIT = 20_000;
+
+/**
+ * Inserts `grants` and appends `events` at `time`, as `insertGrants` followed by `appendAudit`
+ * would: head locked first, then grant rows, audit rows and the new head in one statement.
+ * Returns the audit records in event order.
+ */
+export async function insertGrantsWithAudit(
+  sql: SqlExecutor,
+  grants: readonly Grant[],
+  events: readonly AuditEventInput[],
+  time: number,
+  separately: { insertGrants(grants: readonly Grant[]): Promise<void>; appendAudit(events: readonly AuditEventInput[], time: number): Promise<AuditRecord[]> },
+): Promise<AuditRecord[]> {
+  const grantParams = grants.map(grantToParams);
+  const width = GRANT_COLUMNS.length;
+  if (grants.length === 0 || events.length === 0 || grants.length * width + events.length * AUDIT_WIDTH + 3 > COMBINED_PARAM_LIMIT) {
+    await separately.insertGrants(grants);
+    return separately.appendAudit(events, time);
+  }
+  const chained = chainAuditEntries(await lockAuditHead(sql), events, time);
+  const eventsAt = grants.length * width;
+  const headAt = eventsAt + events.length * AUDIT_WIDTH;
+  await sql.query(
+    `WITH new_grants AS (
+        INSERT INTO grants (${GRANT_SELECT}) VALUES ${tuples(grants.length, width, 0, (c) => (c === DOC_PARAM ? '::jsonb' : ''))}
+      ), new_events AS (
+        INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES ${tuples(events.length, AUDIT_WIDTH, eventsAt)}
+      )
+      UPDATE audit_head SET size = $${headAt + 1}, frontier = $${headAt + 2}::jsonb, last_leaf = $${headAt + 3} WHERE id = 1`,
+    [...grantParams.flat(), ...auditRowParams(chained.entries), chained.size, chained.frontierJson, chained.lastLeaf],
+  );
+  return chained.entries.map((entry) => entry.record);
+}

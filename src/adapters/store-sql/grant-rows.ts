@@ -1,0 +1,50 @@
+/**
+ * Multi-row `INSERT INTO grants` for group commits (issue #2, item 13). One statement for a
+ * batch of new grants instead of one per grant: on PGlite every statement is a full extended-
+ * protocol round trip through the WASM module (parse, describe, bind, execute, sync), measured
+ * at ~450 us of CPU per single-row insert against ~170 us per row in an 8-row statement
+ * (docs/benchmarks.md, "Issuance"). The rows, their columns and their values are exactly the
+ * single-row insert's (`grantToParams`), so a grant reads back the same either way.
+ */
+import type { Grant } from '../../core/grant.js';
+import type { SqlExecutor } from './driver.js';
+import { DOC_PARAM, GRANT_COLUMNS, GRANT_SELECT, grantToParams } from './row.js';
+
+/**
+ * Rows per statement. PostgreSQL's bind message holds at most 65,535 parameters (18 per row,
+ * so 3,640 rows); 500 keeps each statement's parameter list and plan small.
+ */
+export const GRANT_INSERT_CHUNK = 500;
+
+/** `INSERT ... VALUES (...), (...)` for `rows` rows, built once per row count. */
+const statements = new Map<number, string>();
+
+function insertStatement(rows: number): string {
+  let sql = statements.get(rows);
+  if (sql === undefined) {
+    const width = GRANT_COLUMNS.length;
+    const tuples: string[] = [];
+    for (let r = 0; r < rows; r++) {
+      const base = r * width;
+      tuples.push(`(${GRANT_COLUMNS.map((_, i) => (i + 1 === DOC_PARAM ? `$${base + i + 1}::jsonb` : `$${base + i + 1}`)).join(', ')})`);
+    }
+    sql = `INSERT INTO grants (${GRANT_SELECT}) VALUES ${tuples.join(', ')}`;
+    // Batches are at most the batcher's MAX_BATCH; the cache stays as small as the sizes seen.
+    if (rows <= GRANT_INSERT_CHUNK) statements.set(rows, sql);
+  }
+  return sql;
+}
+
+/**
+ * Inserts `grants` with as few statements as the chunk size allows. Every row is checked
+ * (`grantToParams` throws `invalid_request` for unstorable text) before anything is sent, so a
+ * bad grant fails the call without a statement. A duplicate id fails the statement (and, on
+ * PostgreSQL, the transaction) with the driver's `conflict`.
+ */
+export async function insertGrantRows(sql: SqlExecutor, grants: readonly Grant[]): Promise<void> {
+  const params = grants.map(grantToParams);
+  for (let start = 0; start < params.length; start += GRANT_INSERT_CHUNK) {
+    const chunk = params.slice(start, start + GRANT_INSERT_CHUNK);
+    await sql.query(insertStatement(chunk.length), chunk.flat());
+  }
+}
