@@ -3,7 +3,6 @@ import { isAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cedarSchemaText, loadCedarPolicies, type CedarPolicyEvaluator } from '../../src/adapters/policy-cedar/index.js';
 import type { PolicyInput } from '../../src/ports/policy.js';
-import { mayReadNow } from '../../src/adapters/policy-cedar/evaluator.js';
 import { EXAMPLE_ROLES, NOW, human, policyDir, principals, request, workload } from './inputs.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -183,27 +182,6 @@ describe('schema', () => {
     expect(evaluator.evaluate({ ...base, role: 'we"ird\\role' }).allowed).toBe(true);
     expect(evaluator.evaluate(base).allowed).toBe(false);
     expect(cedarSchemaText(['write', 'read', 'write'])).toContain('action "read", "write"\n');
-  });
-});
-
-describe('mayReadNow', () => {
-  it('says no only for policies that reach context through plain attribute names other than now', () => {
-    const no = [
-      'permit (principal, action, resource) when { context.ttl <= duration("1h") };',
-      'forbid (principal, action, resource) when { context . breakGlass && context has ticket };',
-      'permit (principal, action, resource) when { principal.name == "nowhere" && context.task != "" };',
-    ];
-    const yes = [
-      'forbid (principal, action, resource) when { context.now > datetime("2026-01-01") };',
-      'forbid (principal, action, resource) when { context has now };',
-      'forbid (principal, action, resource) when { context["now"] > datetime("2026-01-01") };',
-      'forbid (principal, action, resource) when { context["ttl"] > duration("1h") };',
-      'forbid (principal, action, resource) when { context == {} };',
-      'forbid (principal, action, resource) when { context has "ttl" };',
-      '// checked against now\npermit (principal, action, resource);',
-    ];
-    for (const text of no) expect(mayReadNow(text), text).toBe(false);
-    for (const text of yes) expect(mayReadNow(text), text).toBe(true);
   });
 });
 

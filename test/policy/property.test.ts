@@ -4,13 +4,11 @@
  */
 import fc from 'fast-check';
 import { fileURLToPath } from 'node:url';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { loadCedarPolicies, type CedarPolicyEvaluator } from '../../src/adapters/policy-cedar/index.js';
 import type { Principal } from '../../src/core/principal.js';
 import type { PolicyInput } from '../../src/ports/policy.js';
-import { EXAMPLE_ROLES, NOW, policyDir } from './inputs.js';
+import { EXAMPLE_ROLES, NOW } from './inputs.js';
 
 let evaluator: CedarPolicyEvaluator;
 beforeAll(async () => {
@@ -110,44 +108,4 @@ it('never throws and always answers in shape; guardrails hold', () => {
   );
   // The generator must reach allowed answers too, or the guardrail checks above prove nothing.
   expect(allowedCount).toBeGreaterThan(20);
-});
-
-describe('remembered decisions', () => {
-  let timeAware: CedarPolicyEvaluator;
-  let cleanup: (() => Promise<void>) | undefined;
-  beforeAll(async () => {
-    // The example set plus one forbid that reads context.now and never matches a time the
-    // generator makes: the same decisions and policy ids, but nothing may be remembered.
-    const examples = fileURLToPath(new URL('../../examples/policies', import.meta.url));
-    const files: Record<string, string> = {};
-    for (const name of await readdir(examples)) files[name] = await readFile(join(examples, name), 'utf8');
-    files['99-time.cedar'] = '@id("forbid-before-0001") forbid (principal, action, resource) when { context.now < datetime("0001-01-01") };\n';
-    const made = await policyDir(files);
-    cleanup = made.cleanup;
-    timeAware = await loadCedarPolicies({ dir: made.dir, roleNames: EXAMPLE_ROLES });
-  });
-  afterAll(async () => {
-    await cleanup?.();
-  });
-
-  it('remembers only when no policy may read context.now', () => {
-    expect(evaluator.remembersDecisions).toBe(true);
-    expect(timeAware.remembersDecisions).toBe(false);
-  });
-
-  it('answers exactly as a fresh evaluation, also at another time and after the caller changed an answer', () => {
-    fc.assert(
-      fc.property(input, fc.integer({ min: 0, max: 3e14 }), (request, later) => {
-        const fresh = timeAware.evaluate(request);
-        const first = evaluator.evaluate(request);
-        expect(first).toEqual(fresh);
-        (first.policies as string[]).push('tampered');
-        (first.errors as string[]).push('tampered');
-        // Same request a moment later: served from memory when the time is valid for Cedar.
-        const again = evaluator.evaluate({ ...request, now: later });
-        expect(again).toEqual(timeAware.evaluate({ ...request, now: later }));
-      }),
-      { numRuns: 1500 },
-    );
-  });
 });
