@@ -2,9 +2,9 @@
  * Goal 1 (REFERENCE.md section 6): auto-approved grants issued per second, durably, at least
  * half the raw single-row INSERT+COMMIT rate of the same store.
  *
- * Stint: `GrantService.request` for workload:deploy-bot on orders-db/read, 15 minutes (policy
- * evaluation, one transaction with the grant row and its audit events, token signing), called
- * in-process, and `POST /v1/grants` over keep-alive HTTP against a broker in its own process.
+ * Stint: `GrantService.request` for workload:deploy-bot on orders-db/read, 15 minutes, each with
+ * its own task text (policy evaluation, one transaction with the grant row and its audit events,
+ * token signing), called in-process, and `POST /v1/grants` over keep-alive HTTP against a broker in its own process.
  * Reference: one `INSERT (id, doc jsonb)` per transaction through the same driver on the same
  * database, with the same concurrency; the doc is a real grant's doc (same size). The raw rate
  * is measured before and after the Stint runs and averaged, so drifting machine load hits both.
@@ -64,6 +64,16 @@ function issuedGrantDoc(): string {
   return grantToParams(grant)[DOC_PARAM - 1] as string;
 }
 
+/**
+ * A new task text per request ("... #1", "... #2"): every new task is a new grant, and the task
+ * is part of the policy context, so no request repeats another's Cedar input (the benchmark
+ * must not measure a workload that sends one request over and over).
+ */
+function taskCounter(): () => string {
+  let n = 0;
+  return () => `${BENCH_GRANT_INPUT.task} #${++n}`;
+}
+
 /** Opens the driver the broker would use on this state's store. */
 async function openDriver(state: BenchState): Promise<SqlDriver> {
   if (state.store === 'pglite') return openPgliteDriver(state.dataDir);
@@ -89,8 +99,9 @@ async function measureInProcess(ws: BenchWorkspace, state: BenchState, opts: Iss
   const broker = await startInProcessBroker(ws, state);
   try {
     const { principal } = await devIdentity(broker.config, BENCH_WORKLOAD);
+    const task = taskCounter();
     return await measureWarm(opts.grants, opts.concurrency, async () => {
-      const result = await broker.grants.request(principal, BENCH_GRANT_INPUT);
+      const result = await broker.grants.request(principal, { ...BENCH_GRANT_INPUT, task: task() });
       if (result.grant.status !== 'active' || result.accessToken === undefined) {
         throw new Error(`the bench request was not issued at once (status ${result.grant.status})`);
       }
@@ -107,8 +118,11 @@ async function measureHttp(ws: BenchWorkspace, state: BenchState, opts: Issuance
   try {
     const { token } = await devIdentity(await loadBenchConfig(state), BENCH_WORKLOAD);
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const template = JSON.parse(BENCH_GRANT_BODY) as Record<string, unknown>;
+    const task = taskCounter();
     return await measureWarm(opts.grants, opts.concurrency, async () => {
-      const body = (await client.json('POST', '/v1/grants', 201, { headers, body: BENCH_GRANT_BODY })) as { grant: { status: string }; accessToken?: string };
+      const request = JSON.stringify({ ...template, task: task() });
+      const body = (await client.json('POST', '/v1/grants', 201, { headers, body: request })) as { grant: { status: string }; accessToken?: string };
       if (body.grant.status !== 'active' || typeof body.accessToken !== 'string') {
         throw new Error(`the bench request was not issued at once (status ${body.grant.status})`);
       }

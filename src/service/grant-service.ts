@@ -188,7 +188,7 @@ export class GrantService {
 
   /**
    * `isBusinessHours(now)`, computed once per second (Intl.DateTimeFormat.formatToParts costs
-   * more than the rest of the decision once Cedar's answer is remembered). Exact: a local hour
+   * a sizeable share of a whole Cedar evaluation). Exact: a local hour
    * or weekday can only change where local time crosses a whole hour, and local time is UTC plus
    * an offset of whole seconds (every tz database offset is), so it is constant within a second.
    */
