@@ -7,7 +7,7 @@
  * `loginConcurrency`, default 8) and whether the proof tries a login at all.
  *
  * Two floors next to them, with no revocation at all: `roles` login attempts for roles that do
- * not exist, with the raw-protocol probe the proof uses and with `pg.Client`, on 8 parallel
+ * not exist, through the same login function the proof uses, on 8 parallel
  * connections. A real login attempt costs the server a backend process (fork, authentication,
  * exit) each, which on 2 cores is what bounds the proof of 1,000 credentials.
  */
@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { createPostgresConnector, roleNameFor } from '../adapters/connector-postgres/index.js';
-import { tryLogin, tryLoginWithClient } from '../adapters/connector-postgres/login.js';
+import { tryLogin } from '../adapters/connector-postgres/login.js';
 import { createOrResetRole } from '../adapters/connector-postgres/provision.js';
 import { scramSha256Verifier } from '../adapters/connector-postgres/scram.js';
 import type { RevocationRecipe } from '../core/grant.js';
@@ -42,7 +42,7 @@ export interface ProfileRun {
 
 /** Login attempts alone, for roles that do not exist. */
 export interface LoginFloor {
-  readonly client: 'raw probe' | 'pg.Client';
+  readonly client: 'pg.Client';
   readonly lanes: number;
   readonly attempts: number;
   readonly totalMs: number;
@@ -100,13 +100,12 @@ async function loginFloor(targets: ConnectorTargets, client: LoginFloor['client'
   const url = new URL(targets.postgresAdminUrl);
   url.username = '';
   url.password = '';
-  const attempt = client === 'raw probe' ? tryLogin : tryLoginWithClient;
   const lanes = new Limiter(FLOOR_LANES);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: attempts }, (_, i) =>
       lanes.run(async () => {
-        const outcome = await attempt(url.href, `stint_nobody_${i}`, 'no-password', 5_000);
+        const outcome = await tryLogin(url.href, `stint_nobody_${i}`, 'no-password', 5_000);
         if (outcome.kind !== 'refused') throw new Error(`a login attempt for a missing role was not refused (${outcome.kind})`);
       }),
     ),
@@ -130,7 +129,7 @@ export async function profileRevocation(targets: ConnectorTargets, cleanup: Clea
       const { names, password } = await makeRoles(pool, targets, roles);
       runs.push(await profileBatch(targets, names, password, loginConcurrency, login));
     }
-    const floors = [await loginFloor(targets, 'raw probe', roles), await loginFloor(targets, 'pg.Client', roles)];
+    const floors = [await loginFloor(targets, 'pg.Client', roles)];
     return { runs, floors };
   } finally {
     await close();

@@ -178,7 +178,7 @@ export function connectorRows(r: ConnectorsResult): ReportRow[] {
   });
   // The profile (only when the goal failed): the connector's batch path alone, next to login
   // attempts alone (the floor a real login attempt per credential sets).
-  const floor = r.profile?.floors.find((f) => f.client === 'raw probe');
+  const floor = r.profile?.floors.find((f) => f.client === 'pg.Client');
   const profileRows: ReportRow[] = [
     ...(r.profile?.runs ?? []).map((run) => ({
       metric: `  profile: connector batch path alone, ${run.login ? `${run.loginConcurrency} parallel logins` : 'no login attempt'} (${count(run.roles)} roles)`,

@@ -16,7 +16,6 @@ import {
   roleNameFor,
   unionRoleGrants,
 } from '../../src/adapters/connector-postgres/index.js';
-import { probeEndpoint } from '../../src/adapters/connector-postgres/login-probe.js';
 import { makeSecret } from '../../src/config/secret.js';
 import { StintError } from '../../src/core/errors.js';
 import type { Grant, RevocationRecipe } from '../../src/core/grant.js';
@@ -122,15 +121,6 @@ describe('postgres connector: configuration and planning (no I/O)', () => {
     const docs = readFileSync(new URL('../../docs/connectors.md', import.meta.url), 'utf8');
     for (const statement of DOCUMENTED_ADMIN_SETUP) expect(docs).toContain(statement);
     expect(docs).toContain('GRANT orders_read, orders_write TO broker_admin WITH ADMIN OPTION, INHERIT FALSE, SET FALSE;');
-  });
-
-  it('the raw login probe takes only plain-TCP client URLs without parameters; the rest goes through pg.Client', () => {
-    expect(probeEndpoint('postgres://db.internal:6543/orders')).toEqual({ host: 'db.internal', port: 6543, database: 'orders' });
-    expect(probeEndpoint('postgresql://127.0.0.1/orders%20db')).toEqual({ host: '127.0.0.1', port: 5432, database: 'orders db' });
-    expect(probeEndpoint('postgres://[::1]:5433/orders')).toEqual({ host: '::1', port: 5433, database: 'orders' });
-    for (const url of ['postgres://db.internal:5432/orders?sslmode=require', 'postgres://db/orders?ssl=true', 'postgres://%2Fvar%2Frun%2Fpostgresql/orders', 'postgres://db/', 'mysql://db/orders', 'not a url']) {
-      expect(probeEndpoint(url), url).toBeUndefined();
-    }
   });
 
   it('unionRoleGrants merges the memberOf lists of all roles of a target', () => {
