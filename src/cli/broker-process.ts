@@ -17,9 +17,9 @@ export const WASM_TIER_UP_ENV = 'STINT_WASM_TIER_UP';
  * large functions; optimising them at policy load, and PostgreSQL's hot paths later, takes tens
  * of MB of compiler memory on those threads' malloc arenas, which glibc does not give back to the
  * OS. Measured on the 2-core bench machine (2026-12-01): Cedar loaded with the example policies
- * 120-133 MB RSS with tier-up, 69 MB without; the whole broker 50-70 MB less. PGlite statements
- * measured no slower on Liftoff in the same runs (they are dominated by the JS wire protocol,
- * docs/benchmarks.md), and Cedar's per-request evaluation is ~3% of a grant request.
+ * 120-133 MB RSS with tier-up, 69 MB without; the whole broker 50-70 MB less. Grant issuance
+ * over HTTP measured no slower on Liftoff (alternating runs, docs/benchmarks.md): PGlite's time
+ * is mostly its JavaScript wire protocol, and Cedar's evaluation is a fraction of a request.
  *
  * Must run before the first WebAssembly module is compiled (V8 decides a module's tiers when it
  * compiles it), which is why `stint serve` calls it before importing the broker, and why it is
