@@ -77,7 +77,7 @@ describe('grant views', () => {
   it('shows approvals, credential state, every revocation check and the review in full', () => {
     const reviewed = { ...breakGlass, needsReview: false, review: { reviewer: 'human:root', outcome: 'justified' as const, notes: 'outage INC-9', at: iso(T0 + 3600_000) } };
     const text = grantDetails(reviewed, T0 + 10 * 60_000);
-    expect(text).toMatch(/^credential\s+revoked \(connector postgres\), 2 revoke attempts$/m);
+    expect(text).toMatch(/^credential\s+revoked \(connector postgres\), 2 failed revoke attempts$/m);
     expect(text).toMatch(/^ended\s+5m ago \(2026-01-05T10:05:00Z\) by human:root \(revoked\)$/m);
     expect(text).not.toContain('decide by');
     expect(text).toMatch(/approvals:\n\s+APPROVER\s+VERDICT\s+AT\s+REASON\n\s+human:alice\s+approve\s+9m ago \(2026-01-05T10:01:00Z\)\s+ok/);

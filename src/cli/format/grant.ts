@@ -74,7 +74,9 @@ export function grantSummary(g: GrantJson, now: number): string {
 function credentialText(g: GrantJson): string {
   const c = g.credential;
   const connector = c.connector !== undefined ? ` (connector ${c.connector})` : '';
-  return `${c.state}${connector}, ${c.revokeAttempts} revoke attempt${c.revokeAttempts === 1 ? '' : 's'}`;
+  // revokeAttempts counts the attempts that failed (a success is not counted there).
+  const failed = c.revokeAttempts === 0 ? '' : `, ${c.revokeAttempts} failed revoke attempt${c.revokeAttempts === 1 ? '' : 's'}`;
+  return `${c.state}${connector}${failed}`;
 }
 
 /** Everything about a grant (`stint show`). */
