@@ -66,7 +66,10 @@ export async function spawnBroker(ws: BenchWorkspace, state: BenchState, timeout
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI_ENTRY, '--config', state.configPath, 'serve', '--host', '127.0.0.1', '--port', String(port)], {
+  // STINT_BENCH_CHILD_NODE_ARGS (space-separated, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
+  // profiles the child broker; the child's env is minimal, so NODE_OPTIONS would not reach it.
+  const nodeArgs = (process.env.STINT_BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, CLI_ENTRY, '--config', state.configPath, 'serve', '--host', '127.0.0.1', '--port', String(port)], {
     env: state.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
