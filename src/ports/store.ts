@@ -155,6 +155,19 @@ export interface StoreTx {
    * otherwise throws `StintError('conflict')` and writes nothing.
    */
   updateGrant(grant: Grant): Promise<void>;
+  /**
+   * Reads and locks (`SELECT ... FOR UPDATE`) every stored grant among `ids` at once, in id
+   * order (so replicas locking overlapping sets cannot deadlock). The map holds exactly the
+   * grants that exist, keyed by id; unknown ids are absent. Same rows as `lockGrant` one by one.
+   */
+  lockGrants(ids: readonly string[]): Promise<Map<string, Grant>>;
+  /**
+   * Writes every grant, in order, exactly as `updateGrant` would one by one, in fewer
+   * statements. All or nothing: when any grant's `version` is not exactly the stored version + 1
+   * (as it is after the earlier grants of the call), throws `StintError('conflict')` naming the
+   * first such grant, and the caller's transaction must then roll back (it cannot commit).
+   */
+  updateGrants(grants: readonly Grant[]): Promise<void>;
   /** Active grants with expiresAt <= now, locked with `FOR UPDATE SKIP LOCKED`, oldest first. */
   claimExpired(now: number, limit: number): Promise<Grant[]>;
   /**

@@ -84,16 +84,28 @@ export function timeOfId(id: string): number | undefined {
   return m ? parseInt(m[1]!, 16) : undefined;
 }
 
-/** Applies transitions inside a transaction: writes grants, appends their events in order. */
+/**
+ * Applies transitions inside a transaction: writes grants, appends their events in order.
+ * Consecutive updates go to the store as one `updateGrants` (a worker claim writes up to a
+ * batch of grants; one statement each was most of the Node thread on PGlite, issue #3), in the
+ * same order relative to the inserts as `writes` lists them.
+ */
 export async function commitTransitions(
   tx: StoreTx,
   now: number,
   writes: readonly { transition: Transition; insert?: boolean }[],
 ): Promise<AuditRecord[]> {
+  let updates: Grant[] = [];
   for (const w of writes) {
-    if (w.insert) await tx.insertGrant(w.transition.grant);
-    else await tx.updateGrant(w.transition.grant);
+    if (!w.insert) {
+      updates.push(w.transition.grant);
+      continue;
+    }
+    if (updates.length > 0) await tx.updateGrants(updates);
+    updates = [];
+    await tx.insertGrant(w.transition.grant);
   }
+  if (updates.length > 0) await tx.updateGrants(updates);
   const events = writes.flatMap((w) => w.transition.events);
   return events.length > 0 ? tx.appendAudit(events, now) : [];
 }

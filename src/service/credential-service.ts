@@ -277,8 +277,13 @@ export class CredentialService {
     const finals = await inTransaction(deps, async (tx) => {
       const values: (Grant | undefined)[] = [];
       const writes: { transition: Transition }[] = [];
+      // One statement locks them all (in id order, so replicas cannot deadlock); each outcome is
+      // still checked against the locked row. `latest` follows the grant through this
+      // transaction, so an id listed twice sees its first outcome's write, as one lock per
+      // outcome did.
+      const latest = await tx.lockGrants(outcomes.map((o) => o.grantId));
       for (const o of outcomes) {
-        const current = await tx.lockGrant(o.grantId);
+        const current = latest.get(o.grantId);
         if (!current || !isRevoking(current)) {
           values.push(current);
           continue;
@@ -288,6 +293,7 @@ export class CredentialService {
           : credentialRevokeFailed(current, o.error ?? 'credential still usable after revocation', o.evidence !== undefined, now, deps.config.grants.revokeRetry);
         writes.push({ transition: t });
         values.push(t.grant);
+        latest.set(o.grantId, t.grant);
       }
       return { value: values, records: await commitTransitions(tx, now, writes) };
     });

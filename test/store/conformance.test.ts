@@ -232,6 +232,126 @@ describe.each(storeBackends())('store conformance: $name', (backend) => {
       expect(stored?.version).toBe(2);
       expect(['completed', 'revoked']).toContain(stored?.status);
     });
+
+    it('updates a batch of grants in one call exactly as one by one', async () => {
+      const store = shared.store;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(grantArbitrary(), grantArbitrary()), { minLength: 1, maxLength: 12 }),
+          async (pairs) => {
+            // The same old rows and the same new values, written once per grant and once as a batch.
+            const one = pairs.map(([before, after]) => ({ before: { ...before, id: nextGrantId(), version: 1 }, after }));
+            const batch = pairs.map(([before, after]) => ({ before: { ...before, id: nextGrantId(), version: 1 }, after }));
+            await insertAll(store, [...one.map((p) => p.before), ...batch.map((p) => p.before)]);
+            const next = (p: { before: Grant; after: Grant }): Grant => ({ ...p.after, id: p.before.id, version: 2 });
+            await store.transaction(async (tx) => {
+              for (const p of one) await tx.updateGrant(next(p));
+            });
+            await store.transaction((tx) => tx.updateGrants(batch.map(next)));
+            for (let i = 0; i < pairs.length; i++) {
+              const byOne = await store.getGrant(one[i]!.before.id);
+              const byBatch = await store.getGrant(batch[i]!.before.id);
+              expect(byBatch).toStrictEqual(next(batch[i]!));
+              expect(byBatch).toStrictEqual({ ...byOne, id: batch[i]!.before.id });
+            }
+          },
+        ),
+        { numRuns: 15 },
+      );
+      await store.transaction((tx) => tx.updateGrants([]));
+    });
+
+    it('writes a grant listed twice in one batch as two successive updates', async () => {
+      const store = shared.store;
+      const v1 = makeGrant();
+      await insertAll(store, [v1]);
+      const v2: Grant = { ...v1, status: 'expired', version: 2 };
+      const v3: Grant = { ...v2, credential: { state: 'revoked', revokeAttempts: 1 }, version: 3 };
+      await store.transaction((tx) => tx.updateGrants([v2, v3]));
+      expect(await store.getGrant(v1.id)).toStrictEqual(v3);
+      await rejectsWith(store.transaction((tx) => tx.updateGrants([{ ...v3, version: 4 }, { ...v3, version: 4 }])), 'conflict');
+      expect(await store.getGrant(v1.id)).toStrictEqual(v3);
+    });
+
+    it('writes nothing of a batch holding one stale version, and names that grant', async () => {
+      const store = shared.store;
+      const grants = Array.from({ length: 40 }, () => makeGrant());
+      await insertAll(store, grants);
+      const updated = grants.map((g) => ({ ...g, status: 'expired' as const, version: 2 }));
+      // Version 3 where the stored one is 1: the 24th grant moved on since it was read.
+      const stale = { ...updated[23]!, version: 3 };
+      const batch = updated.map((g, i) => (i === 23 ? stale : g));
+      const failure = await store.transaction((tx) => tx.updateGrants(batch)).catch((e: unknown) => e);
+      expect(failure).toMatchObject({ code: 'conflict' });
+      expect((failure as Error).message).toContain(stale.id);
+      // A missing grant is a conflict too, as for updateGrant.
+      await rejectsWith(store.transaction((tx) => tx.updateGrants([...updated, makeGrant({ version: 2 })])), 'conflict');
+      for (const grant of grants) expect(await store.getGrant(grant.id)).toStrictEqual(grant);
+    });
+
+    it('refuses to commit a transaction that swallowed a batch conflict', async () => {
+      const store = shared.store;
+      const [first, second] = [makeGrant(), makeGrant()];
+      await insertAll(store, [first!, second!]);
+      await rejectsWith(
+        store.transaction(async (tx) => {
+          await tx.updateGrants([{ ...first!, task: 'changed', version: 2 }, { ...second!, version: 5 }]).catch(() => undefined);
+        }),
+        'internal',
+      );
+      expect(await store.getGrant(first!.id)).toStrictEqual(first);
+    });
+
+    it('updates a batch larger than the bind parameter limit allows in one statement', async () => {
+      // 18 parameters per row: 3,700 rows would be 66,600, over PostgreSQL's 65,535.
+      const grants = Array.from({ length: 3_700 }, () => makeGrant());
+      await shared.store.transaction((tx) => tx.insertGrants(grants));
+      const updated = grants.map((g, i) => ({ ...g, status: 'expired' as const, endedAt: g.createdAt + i, version: 2 }));
+      await shared.store.transaction((tx) => tx.updateGrants(updated));
+      for (const i of [0, 499, 500, 1_999, 3_640, 3_641, 3_699]) expect(await shared.store.getGrant(grants[i]!.id)).toStrictEqual(updated[i]);
+      const staleLast = updated.map((g, i) => ({ ...g, version: i === 3_699 ? 2 : 3 }));
+      await rejectsWith(shared.store.transaction((tx) => tx.updateGrants(staleLast)), 'conflict');
+      for (const i of [0, 500, 3_699]) expect(await shared.store.getGrant(grants[i]!.id)).toStrictEqual(updated[i]);
+    });
+
+    it('locks exactly the existing grants among many ids', async () => {
+      const store = shared.store;
+      const grants = Array.from({ length: 30 }, () => makeGrant());
+      await insertAll(store, grants);
+      const unknown = ['no-such-1', 'no-such-2'];
+      const ids = [unknown[0]!, ...grants.map((g) => g.id).reverse(), grants[3]!.id, unknown[1]!];
+      const locked = await store.transaction((tx) => tx.lockGrants(ids));
+      expect([...locked.keys()].sort()).toEqual(grants.map((g) => g.id).sort());
+      for (const grant of grants) expect(locked.get(grant.id)).toStrictEqual(await store.transaction((tx) => tx.lockGrant(grant.id)));
+      expect((await store.transaction((tx) => tx.lockGrants([]))).size).toBe(0);
+      expect((await store.transaction((tx) => tx.lockGrants(unknown))).size).toBe(0);
+      const many = Array.from({ length: 5_000 }, (_, i) => (i === 4_321 ? grants[0]!.id : `no-such-${i}`));
+      expect([...(await store.transaction((tx) => tx.lockGrants(many))).keys()]).toEqual([grants[0]!.id]);
+    });
+
+    it('holds the batch lock until commit: a second locker waits for the first', async () => {
+      const store = shared.store;
+      const grants = [makeGrant(), makeGrant(), makeGrant()];
+      await insertAll(store, grants);
+      const held = deferred();
+      const locked = deferred();
+      const first = store.transaction(async (tx) => {
+        const rows = await tx.lockGrants(grants.map((g) => g.id));
+        locked.resolve();
+        await held.promise;
+        await tx.updateGrants([...rows.values()].map((g) => ({ ...g, status: 'revoked' as const, version: g.version + 1 })));
+      });
+      await locked.promise;
+      // PGlite has one connection (transactions queue); PostgreSQL blocks on the row locks.
+      const second = store.transaction((tx) => tx.lockGrants([grants[2]!.id, grants[0]!.id]));
+      held.resolve();
+      await first;
+      const seen = await second;
+      expect([...seen.values()].map((g) => [g.status, g.version])).toEqual([
+        ['revoked', 2],
+        ['revoked', 2],
+      ]);
+    });
   });
 
   describe('grant liveness (introspection read)', () => {

@@ -15,6 +15,7 @@ import { migrate } from './migrations.js';
 import { readAuditPacked } from './audit-packed.js';
 import { GrantLivenessCache, SELECT_GRANT_LIVENESS, rowToLiveness, type LivenessWrites } from './liveness.js';
 import { insertGrantRows } from './grant-rows.js';
+import { lockGrantRows, updateGrantRows } from './grant-batch.js';
 import { advanceAuditHead, chainAuditEntries, insertAuditRows, insertGrantsWithAudit, lockAuditHead } from './audit-append.js';
 import { DOC_PARAM, GRANT_COLUMNS, GRANT_SELECT, VERSION_PARAM, assertStorable, grantToParams, rowToGrant } from './row.js';
 
@@ -326,6 +327,24 @@ class SqlStoreTx implements StoreTx {
     }
     // Only a write that happened is recorded: a caught version conflict must not reach the cache.
     this.writes?.record(grant);
+  }
+
+  lockGrants(ids: readonly string[]): Promise<Map<string, Grant>> {
+    return lockGrantRows(this.sql, ids);
+  }
+
+  async updateGrants(grants: readonly Grant[]): Promise<void> {
+    if (grants.length === 0) return;
+    try {
+      await updateGrantRows(this.sql, grants);
+    } catch (err) {
+      // Earlier rows of the batch may be written already: unlike a caught `updateGrant`
+      // conflict, this transaction must not commit (it would keep half a batch).
+      if (isStintError(err) && err.code === 'conflict') this.sql.failed = true;
+      throw err;
+    }
+    // Like updateGrant: only writes that happened reach the liveness cache.
+    for (const grant of grants) this.writes?.record(grant);
   }
 
   claimExpired(now: number, limit: number): Promise<Grant[]> {
