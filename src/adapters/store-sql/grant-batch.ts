@@ -9,6 +9,7 @@
 import type { Grant } from '../../core/grant.js';
 import { StintError } from '../../core/errors.js';
 import type { SqlExecutor } from './driver.js';
+import { GRANT_ROWS_PER_STATEMENT, grantValueTuples } from './grant-rows.js';
 import { GRANT_COLUMNS, GRANT_SELECT, grantToParams, rowToGrant } from './row.js';
 
 /**
@@ -37,35 +38,23 @@ const COLUMN_TYPES: Readonly<Record<(typeof GRANT_COLUMNS)[number], string>> = {
   doc: 'jsonb',
 };
 
-/**
- * Rows per UPDATE statement. PostgreSQL's bind message holds at most 65,535 parameters (18 per
- * row, so 3,640 rows); 500 keeps each statement's parameter list and plan small, as for inserts
- * (grant-rows.ts).
- */
-export const GRANT_UPDATE_CHUNK = 500;
-
 /** `UPDATE ... FROM (VALUES ...)` for `rows` rows, built once per row count. */
 const updateStatements = new Map<number, string>();
 
 function updateStatement(rows: number): string {
   let sql = updateStatements.get(rows);
   if (sql === undefined) {
-    const width = GRANT_COLUMNS.length;
-    const tuples: string[] = [];
-    for (let r = 0; r < rows; r++) {
-      const base = r * width;
-      tuples.push(`(${GRANT_COLUMNS.map((column, i) => `$${base + i + 1}::${COLUMN_TYPES[column]}`).join(', ')})`);
-    }
+    const tuples = grantValueTuples(rows, (n, column) => `$${n}::${COLUMN_TYPES[column]}`);
     // Every column except the key is rewritten, as in updateGrant; the version check makes each
     // row's write conditional on the version the caller read.
     const assignments = GRANT_COLUMNS.slice(1)
       .map((column) => `${column} = v.${column}`)
       .join(', ');
     sql = `UPDATE grants SET ${assignments}
-      FROM (VALUES ${tuples.join(', ')}) AS v (${GRANT_SELECT})
+      FROM (VALUES ${tuples}) AS v (${GRANT_SELECT})
       WHERE grants.id = v.id AND grants.version = v.version - 1
       RETURNING grants.id`;
-    if (rows <= GRANT_UPDATE_CHUNK) updateStatements.set(rows, sql);
+    if (rows <= GRANT_ROWS_PER_STATEMENT) updateStatements.set(rows, sql);
   }
   return sql;
 }
@@ -80,7 +69,7 @@ function statementRuns(grants: readonly Grant[]): Grant[][] {
   let run: Grant[] = [];
   let ids = new Set<string>();
   for (const grant of grants) {
-    if (run.length >= GRANT_UPDATE_CHUNK || ids.has(grant.id)) {
+    if (run.length >= GRANT_ROWS_PER_STATEMENT || ids.has(grant.id)) {
       runs.push(run);
       run = [];
       ids = new Set();
