@@ -73,7 +73,8 @@ export async function freshPgliteDataDir(): Promise<{ dataDir: string; cleanup()
   return { dataDir, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 
-async function openPgliteStore(): Promise<OpenedStore> {
+/** A new, empty, migrated PGlite store in its own data directory; `cleanup()` closes and deletes it. */
+export async function openPgliteStore(): Promise<OpenedStore> {
   const dir = await freshPgliteDataDir();
   let store: Store;
   try {

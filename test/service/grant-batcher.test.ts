@@ -4,26 +4,23 @@
  * does not fail the others in its batch.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../src/adapters/store-sql/index.js';
 import type { Store } from '../../src/ports/store.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { EventBus } from '../../src/service/context.js';
 import { GrantInsertBatcher } from '../../src/service/grant-batcher.js';
-import { freshPgliteDataDir } from '../helpers/stores.js';
+import { openPgliteStore, type OpenedStore } from '../helpers/stores.js';
 import { makeGrant } from '../store/fixtures.js';
 import type { AuditRecord } from '../../src/core/events.js';
 
 describe('GrantInsertBatcher', () => {
+  let opened: OpenedStore | undefined;
   let store: Store;
-  let cleanup: () => void;
   beforeAll(async () => {
-    const dir = await freshPgliteDataDir();
-    cleanup = dir.cleanup;
-    store = await openStore({ kind: 'pglite', dataDir: dir.dataDir });
+    opened = await openPgliteStore();
+    store = opened.store;
   });
   afterAll(async () => {
-    await store?.close();
-    cleanup?.();
+    await opened?.cleanup();
   });
 
   it('commits concurrent inserts together, hands each caller its records, and isolates a failure', async () => {

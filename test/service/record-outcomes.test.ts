@@ -6,7 +6,6 @@
  * events appended in outcome order in the same transaction.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../src/adapters/store-sql/index.js';
 import type { Store } from '../../src/ports/store.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { EventBus, type Logger, type ServiceDeps } from '../../src/service/context.js';
@@ -14,23 +13,21 @@ import { CredentialService } from '../../src/service/credential-service.js';
 import { createMetrics } from '../../src/service/metrics.js';
 import type { AuditRecord } from '../../src/core/events.js';
 import type { Grant, RevocationEvidence } from '../../src/core/grant.js';
-import { freshPgliteDataDir } from '../helpers/stores.js';
+import { openPgliteStore, type OpenedStore } from '../helpers/stores.js';
 import { makeGrant } from '../store/fixtures.js';
 
 const NOW = Date.UTC(2026, 0, 5, 12, 0, 0);
 const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 
 describe('CredentialService.recordOutcomes', () => {
+  let opened: OpenedStore | undefined;
   let store: Store;
-  let cleanup: () => void;
   beforeAll(async () => {
-    const dir = await freshPgliteDataDir();
-    cleanup = dir.cleanup;
-    store = await openStore({ kind: 'pglite', dataDir: dir.dataDir });
+    opened = await openPgliteStore();
+    store = opened.store;
   });
   afterAll(async () => {
-    await store?.close();
-    cleanup?.();
+    await opened?.cleanup();
   });
 
   it('re-checks each outcome under its lock, skips missing and settled grants, and keeps event order', async () => {
