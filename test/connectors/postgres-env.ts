@@ -196,3 +196,22 @@ export function withPostgresTarget(name: string): (yaml: string) => string {
 `,
     );
 }
+
+/**
+ * Logs in at `url` and runs `SELECT 1`: 'ok', or the SQLSTATE (or message) of the failure, e.g.
+ * '28P01' for a refused password, '28000' for a role that is gone. A real client, as the holder
+ * of the credential would use it.
+ */
+export async function loginCode(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return 'ok';
+  } catch (e) {
+    return (e as { code?: string }).code ?? String(e);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -11,25 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { ManualClock } from '../../src/ports/clock.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
-import { createPostgresTestEnv, withPostgresTarget, type PostgresTestEnv } from '../connectors/postgres-env.js';
+import { createPostgresTestEnv, loginCode, withPostgresTarget, type PostgresTestEnv } from '../connectors/postgres-env.js';
 
 const BOT = 'workload:deploy-bot';
 
 const addTarget = withPostgresTarget('pg-e2e');
-
-async function tryLogin(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return 'ok';
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 describe('PostgreSQL target end to end', () => {
   let env: PostgresTestEnv;
@@ -77,7 +63,7 @@ describe('PostgreSQL target end to end', () => {
     // The session opened during the grant is dead, and the credential no longer logs in.
     await expect(session.query('SELECT 1')).rejects.toBeDefined();
     await session.end().catch(() => undefined);
-    expect(await tryLogin(cred.url)).not.toBe('ok');
+    expect(await loginCode(cred.url)).not.toBe('ok');
     expect(await stintRoles()).toEqual([]);
 
     const shown = (await t.call(BOT, 'GET', `/v1/grants/${grant.id}`)).body;
@@ -95,10 +81,10 @@ describe('PostgreSQL target end to end', () => {
   it('completing the task ends access at once', async () => {
     const res = await t.call(BOT, 'POST', '/v1/grants', { target: 'pg-e2e', role: 'read', task: 'one query', reason: 'check', ttl: '30m' });
     const cred = res.body.credential as { url: string };
-    expect(await tryLogin(cred.url)).toBe('ok');
+    expect(await loginCode(cred.url)).toBe('ok');
     const done = await t.call(BOT, 'POST', `/v1/grants/${res.body.grant.id}/complete`, { note: 'query done' });
     expect(done.body.grant).toMatchObject({ status: 'completed', credential: { state: 'revoked', evidence: { verified: true } } });
-    expect(await tryLogin(cred.url)).toBe('28P01');
+    expect(await loginCode(cred.url)).toBe('28P01');
   });
 
   it('an outage becomes revoke_failed (API, metric, event), retried until the target confirms', async () => {
@@ -131,7 +117,7 @@ describe('PostgreSQL target end to end', () => {
     expect(recovered.revoked).toBe(1);
     const done = (await t.call(BOT, 'GET', `/v1/grants/${id}`)).body;
     expect(done).toMatchObject({ status: 'expired', credential: { state: 'revoked', evidence: { verified: true } } });
-    expect(await tryLogin(cred.url)).not.toBe('ok');
+    expect(await loginCode(cred.url)).not.toBe('ok');
     const events = (await t.call('human:audrey', 'GET', '/v1/audit?limit=1000')).body.items.filter((e: { grantId?: string }) => e.grantId === id).map((e: { type: string }) => e.type);
     expect(events.filter((e: string) => e === 'credential.revoke_failed')).toHaveLength(7);
     expect(events.slice(-2)).toEqual(['credential.revoked', 'credential.verified_revoked']);
@@ -163,7 +149,7 @@ describe('PostgreSQL target end to end', () => {
       expect(failed?.credential.revokeLastError).toContain(stuck.username);
       expect(failed?.credential.revokeLastError).toMatch(/2BP01/);
       // Even stuck, it can no longer log in: NOLOGIN came first.
-      expect(await tryLogin(stuck.url)).toBe('28000');
+      expect(await loginCode(stuck.url)).toBe('28000');
     } finally {
       await session.end().catch(() => undefined);
       await env.superuser(`DROP TABLE IF EXISTS ${blocker}`, [], 'postgres');

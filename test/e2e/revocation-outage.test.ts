@@ -10,11 +10,10 @@
  * `grants.revokeRetry.max` (30 s here, the default) and stays there. Because the delay never
  * exceeds 30 s, the first attempt after recovery comes at most 30 s (plus a pass) after it.
  */
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/ports/clock.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
-import { createPostgresTestEnv, withPostgresTarget, type PostgresTestEnv } from '../connectors/postgres-env.js';
+import { createPostgresTestEnv, loginCode, withPostgresTarget, type PostgresTestEnv } from '../connectors/postgres-env.js';
 
 const BOT = 'workload:deploy-bot';
 const GRANTS = 40;
@@ -26,19 +25,6 @@ const STEP_UP_MS = 1_000;
 /** The goal: all due revocations done within this long after recovery. */
 const RECOVERY_GOAL_MS = 60_000;
 const RETRY_MAX_MS = 30_000;
-
-async function loginCode(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return 'ok';
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 describe('a 20-minute target outage', () => {
   let env: PostgresTestEnv;
