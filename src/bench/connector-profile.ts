@@ -6,12 +6,16 @@
  * password. The runs vary the number of parallel login attempts (the connector's
  * `loginConcurrency`, default 8) and whether the proof tries a login at all.
  *
- * Two floors next to them, with no revocation at all: `roles` login attempts for roles that do
- * not exist, through the same login function the proof uses, on 8 parallel
- * connections. A real login attempt costs the server a backend process (fork, authentication,
- * exit) each, which on 2 cores is what bounds the proof of 1,000 credentials.
+ * Floors next to them, with no revocation at all: `roles` login attempts for roles that do not
+ * exist, through the same login function the proof uses on 8 parallel connections, and as bare
+ * protocol start-up messages (no driver: one StartupMessage and the server's ErrorResponse, as
+ * in the PostgreSQL protocol 3.0 documentation, "Start-up") on 8 and 32 connections, with this process's CPU time
+ * beside them. A real login attempt costs the server a backend process (fork, authentication,
+ * exit) each, which on 2 cores is what bounds the proof of 1,000 credentials: the bare client
+ * shows that it is the server's cost, not the driver's.
  */
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { createPostgresConnector, roleNameFor } from '../adapters/connector-postgres/index.js';
@@ -42,10 +46,12 @@ export interface ProfileRun {
 
 /** Login attempts alone, for roles that do not exist. */
 export interface LoginFloor {
-  readonly client: 'pg.Client';
+  readonly client: 'pg.Client' | 'bare startup packet';
   readonly lanes: number;
   readonly attempts: number;
   readonly totalMs: number;
+  /** CPU time of this process (user + system) during the attempts. */
+  readonly clientCpuMs: number;
 }
 
 /** Result of {@link profileRevocation}. */
@@ -95,22 +101,68 @@ async function profileBatch(targets: ConnectorTargets, names: readonly string[],
   }
 }
 
-/** `attempts` refused logins (roles that do not exist) on {@link FLOOR_LANES} connections. */
-async function loginFloor(targets: ConnectorTargets, client: LoginFloor['client'], attempts: number): Promise<LoginFloor> {
+/**
+ * One login attempt as the bare protocol start-up: a StartupMessage (protocol 3.0) for `user`,
+ * then the server's replies up to the first ErrorResponse ('E'), which is how a role that does
+ * not exist ends (after AuthenticationOk under trust). Rejects if the login succeeds
+ * (ReadyForQuery, 'Z') or the server asks for a password (this floor is for trust only).
+ */
+function bareStartupRefused(host: string, port: number, user: string, database: string): Promise<void> {
+  const params = Buffer.from(`user\0${user}\0database\0${database}\0\0`, 'utf8');
+  const message = Buffer.alloc(8 + params.length);
+  message.writeInt32BE(message.length, 0);
+  message.writeInt32BE(196_608, 4); // protocol version 3.0
+  params.copy(message, 8);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, noDelay: true });
+    const timer = setTimeout(() => socket.destroy(new Error('no reply within 5 s')), 5_000);
+    const finish = (error?: Error): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    let pending = Buffer.alloc(0);
+    socket.once('connect', () => socket.write(message));
+    socket.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      // Each backend message: a type byte, then its length (itself included) as int32.
+      while (pending.length >= 5) {
+        const type = String.fromCharCode(pending[0]!);
+        const length = pending.readInt32BE(1);
+        if (pending.length < 1 + length) return;
+        const body = pending.subarray(5, 1 + length);
+        pending = pending.subarray(1 + length);
+        if (type === 'E') return finish();
+        if (type === 'Z') return finish(new Error(`the server let ${user} log in`));
+        if (type === 'R' && body.readInt32BE(0) !== 0) return finish(new Error('the server asks for a password: the bare-packet floor needs trust authentication'));
+      }
+    });
+    socket.once('error', (error) => finish(error));
+    socket.once('close', () => finish(new Error('the server closed the connection without an ErrorResponse')));
+  });
+}
+
+/** `attempts` refused logins (roles that do not exist) on `lanes` connections. */
+async function loginFloor(targets: ConnectorTargets, client: LoginFloor['client'], attempts: number, lanesCount: number): Promise<LoginFloor> {
   const url = new URL(targets.postgresAdminUrl);
   url.username = '';
   url.password = '';
-  const lanes = new Limiter(FLOOR_LANES);
+  const database = decodeURIComponent(url.pathname.slice(1)) || 'postgres';
+  const attempt =
+    client === 'pg.Client'
+      ? async (user: string) => {
+          const outcome = await tryLogin(url.href, user, 'no-password', 5_000);
+          if (outcome.kind !== 'refused') throw new Error(`a login attempt for a missing role was not refused (${outcome.kind})`);
+        }
+      : (user: string) => bareStartupRefused(url.hostname, Number(url.port || 5432), user, database);
+  const lanes = new Limiter(lanesCount);
+  const cpu = process.cpuUsage();
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: attempts }, (_, i) =>
-      lanes.run(async () => {
-        const outcome = await tryLogin(url.href, `stint_nobody_${i}`, 'no-password', 5_000);
-        if (outcome.kind !== 'refused') throw new Error(`a login attempt for a missing role was not refused (${outcome.kind})`);
-      }),
-    ),
-  );
-  return { client, lanes: FLOOR_LANES, attempts, totalMs: performance.now() - started };
+  await Promise.all(Array.from({ length: attempts }, (_, i) => lanes.run(() => attempt(`stint_nobody_${i}`))));
+  const totalMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return { client, lanes: lanesCount, attempts, totalMs, clientCpuMs: (used.user + used.system) / 1000 };
 }
 
 /** Runs the profile with `roles` roles per configuration. */
@@ -129,7 +181,12 @@ export async function profileRevocation(targets: ConnectorTargets, cleanup: Clea
       const { names, password } = await makeRoles(pool, targets, roles);
       runs.push(await profileBatch(targets, names, password, loginConcurrency, login));
     }
-    const floors = [await loginFloor(targets, 'pg.Client', roles)];
+    const floors = [await loginFloor(targets, 'pg.Client', roles, FLOOR_LANES)];
+    // The bare floors need a server that trusts the bench (the default here); elsewhere they are left out.
+    for (const lanes of [FLOOR_LANES, 32]) {
+      const bare = await loginFloor(targets, 'bare startup packet', roles, lanes).catch(() => undefined);
+      if (bare !== undefined) floors.push(bare);
+    }
     return { runs, floors };
   } finally {
     await close();

@@ -192,7 +192,7 @@ export function connectorRows(r: ConnectorsResult): ReportRow[] {
       metric: `  profile: ${count(f.attempts)} refused login attempts alone, ${f.client}, ${f.lanes} parallel`,
       stint: seconds(f.totalMs),
       reference: '-',
-      ratio: `${millis(f.totalMs / f.attempts)}/login`,
+      ratio: `${millis(f.totalMs / f.attempts)}/login, client CPU ${seconds(f.clientCpuMs)}`,
       goal: '-',
       verdict: 'info',
     })),
