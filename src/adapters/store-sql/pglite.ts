@@ -39,6 +39,9 @@ const PGLITE_CONF = [
   "default_text_search_config = 'pg_catalog.english'",
 ];
 
+/** First size of the buffer `exchangeWire` collects a response in (it doubles as needed). */
+const WIRE_BUFFER_START = 1 << 20;
+
 /** PGlite has no connection string, so its errors carry no secret to remove. */
 const NO_SECRETS: readonly string[] = [];
 
@@ -96,6 +99,31 @@ class PgliteDriver implements SqlDriver {
       if (callbackError !== undefined && callbackError.error === err) throw err;
       throw toStoreError(err, NO_SECRETS);
     }
+  }
+
+  async exchangeWire(message: Uint8Array): Promise<{ readonly bytes: Uint8Array; readonly length: number }> {
+    let bytes = new Uint8Array(WIRE_BUFFER_START);
+    let length = 0;
+    const collect = (chunk: Uint8Array): void => {
+      if (length + chunk.length > bytes.length) {
+        const grown = new Uint8Array(Math.max(bytes.length * 2, length + chunk.length));
+        grown.set(bytes.subarray(0, length));
+        bytes = grown;
+      }
+      // The chunk is a view of PGlite's memory, reused after the callback: copied here.
+      bytes.set(chunk, length);
+      length += chunk.length;
+    };
+    try {
+      // Both of PGlite's locks, as its own describeQuery takes them: execProtocolRawStream takes
+      // none, and no query or transaction may run in between (PGlite is one connection).
+      await this.db._runExclusiveTransaction(() =>
+        this.db.runExclusive(() => this.db.execProtocolRawStream(message, { syncToFs: false, onRawData: collect })),
+      );
+    } catch (err) {
+      throw toStoreError(err, NO_SECRETS);
+    }
+    return { bytes, length };
   }
 
   close(): Promise<void> {

@@ -1,0 +1,90 @@
+/**
+ * `Store.readAuditWire` (PGlite only): a range of the audit log as the database's own answer, the
+ * PostgreSQL wire protocol response with every column in binary format, left unparsed (issue #2,
+ * item 13: `stint audit verify` >= 200,000 events/s with the store reads included). PGlite parses
+ * every field of a result, and decodes every text, in JavaScript on the thread that opened it;
+ * measured on 200,000 events (docs/benchmarks.md), that was most of the reading time. The bytes
+ * are instead parsed by src/audit/wire-batch.ts, on the verifier's worker thread, into exactly
+ * the records `readAudit` returns (or refused, and that range is read with `readAudit`).
+ *
+ * The statement is `readAudit`'s own, with the LIMIT of audit-packed.ts (the planner then reads
+ * the primary key index in order; the LIMIT never drops a row of the range).
+ */
+import type { WireAuditBatch } from '../../ports/store.js';
+import type { SqlDriver } from './driver.js';
+
+/** The columns, in this order, that src/audit/wire-batch.ts expects (it checks their names and types). */
+export const READ_AUDIT_WIRE = `SELECT seq, time, type, actor, grant_id, canonical, leaf_hash FROM audit_events
+  WHERE seq >= $1 AND seq < $2 ORDER BY seq LIMIT $3`;
+
+const encoder = new TextEncoder();
+
+/** One frontend message: its type byte, its length (itself included), its body. */
+function message(type: string, body: readonly Uint8Array[]): Uint8Array {
+  const length = 4 + body.reduce((n, part) => n + part.length, 0);
+  const out = new Uint8Array(1 + length);
+  out[0] = type.charCodeAt(0);
+  new DataView(out.buffer).setInt32(1, length);
+  let at = 5;
+  for (const part of body) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+function int16(value: number): Uint8Array {
+  const out = new Uint8Array(2);
+  new DataView(out.buffer).setInt16(0, value);
+  return out;
+}
+
+function int32(value: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setInt32(0, value);
+  return out;
+}
+
+/** A C string: UTF-8 and a NUL. */
+function cstring(text: string): Uint8Array {
+  return encoder.encode(`${text}\u0000`);
+}
+
+/**
+ * Parse (unnamed statement, parameter types inferred: bigint), Bind (the parameters as decimal
+ * text; one result format code, 1: every column binary), Describe the portal (its RowDescription
+ * names the columns and their types, which the decoder checks), Execute (all rows), Sync (the
+ * backend answers ReadyForQuery, after an error too, so nothing is left half-done).
+ */
+export function readAuditWireMessage(params: readonly number[]): Uint8Array {
+  const values = params.map((p) => encoder.encode(String(p)));
+  const parts = [
+    message('P', [cstring(''), cstring(READ_AUDIT_WIRE), int16(0)]),
+    message('B', [cstring(''), cstring(''), int16(0), int16(values.length), ...values.flatMap((v) => [int32(v.length), v]), int16(1), int16(1)]),
+    message('D', [encoder.encode('P'), cstring('')]),
+    message('E', [cstring(''), int32(0)]),
+    message('S', []),
+  ];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/**
+ * The events with seq in [fromSeq, fromSeq + limit) as the wire response, or undefined when the
+ * driver does not hand out its wire bytes (PostgreSQL: node-postgres parses on a socket, off
+ * the critical path). `fromSeq` and `limit` are safe integers (the verifier's batches).
+ */
+export async function readAuditWire(driver: SqlDriver, fromSeq: number, limit: number): Promise<WireAuditBatch | undefined> {
+  if (driver.exchangeWire === undefined) return undefined;
+  if (!Number.isSafeInteger(fromSeq) || !Number.isSafeInteger(limit) || !Number.isSafeInteger(fromSeq + limit)) {
+    throw new RangeError('readAuditWire reads a range of safe integers');
+  }
+  if (limit <= 0) return { fromSeq, limit, bytes: new Uint8Array(0) };
+  const { bytes, length } = await driver.exchangeWire(readAuditWireMessage([fromSeq, fromSeq + limit, limit]));
+  return { fromSeq, limit, bytes: bytes.subarray(0, length) };
+}
