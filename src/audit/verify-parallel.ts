@@ -16,7 +16,7 @@ import type { AuditRecord } from '../core/events.js';
 import type { PackedAuditBatch } from '../ports/store.js';
 import { PACKED_FIELD_SEPARATOR, PACKED_ROW_SEPARATOR } from './packed-batch.js';
 import { decodeWireBatch, lastSeqOfRows, wireRowsMessage } from './wire-batch.js';
-import { verifyAuditLog, type AuditSource, type AuditVerifyOptions, type AuditVerifyReport } from './verify.js';
+import { DEFAULT_BATCH, verifyAuditLog, type AuditSource, type AuditVerifyOptions, type AuditVerifyReport } from './verify.js';
 import type { VerifyWorkerData, WorkerReply, WorkerRequest, WorkerResult } from './verify-parallel-messages.js';
 
 const WORKER_FILE = new URL('./verify-worker.js', import.meta.url);
@@ -49,6 +49,13 @@ class Prefetcher<B> {
     private readonly read: (fromSeq: number, limit: number) => Promise<B>,
     private readonly lastSeq: (batch: B) => number | undefined,
   ) {}
+
+  /** Starts reading [fromSeq, fromSeq + limit) now, for the `get` that asks for it. */
+  prime(fromSeq: number, limit: number): void {
+    const batch = this.read(fromSeq, limit);
+    batch.catch(() => undefined);
+    this.ahead = { fromSeq, limit, batch };
+  }
 
   async get(fromSeq: number, limit: number): Promise<B> {
     const ahead = this.ahead;
@@ -94,6 +101,8 @@ export async function verifyAuditLogInWorker(source: AuditSource, opts: AuditVer
   const batches = wire !== undefined ? 'wire' : packed !== undefined ? 'packed' : 'rows';
   const workerData: VerifyWorkerData = { options: opts, batches, ...(head !== undefined ? { head } : {}) };
   const worker = new Worker(WORKER_FILE, { workerData });
+  // The verifier's first read is [0, batch size): it runs here while the worker thread starts.
+  (wire ?? packed)?.prime(0, batchSize ?? DEFAULT_BATCH);
   try {
     const report = await new Promise<AuditVerifyReport>((resolve, reject) => {
       // One read at a time, in the order asked: the store serialises them anyway.

@@ -71,15 +71,15 @@ function member(b: Uint8Array, pos: number, end: number, name: Uint8Array): numb
   return pos + name.length;
 }
 
+/** Per byte inside a string: 0 plain (printable ASCII but `"` and `\`), 1 the closing quote, 2 refused. */
+const IN_STRING = new Uint8Array(256).map((_, c) => (c === QUOTE ? 1 : c < FIRST_PRINTABLE || c >= FIRST_NON_ASCII || c === BACKSLASH ? 2 : 0));
+
 /** End of the plain string at `at` (its opening quote), or -1: only printable ASCII, no backslash. */
 function skipString(b: Uint8Array, at: number, end: number): number {
   if (at < 0 || b[at] !== QUOTE) return -1;
-  for (let p = at + 1; p < end; p++) {
-    const c = b[p]!;
-    if (c === QUOTE) return p + 1;
-    if (c < FIRST_PRINTABLE || c >= FIRST_NON_ASCII || c === BACKSLASH) return -1;
-  }
-  return -1;
+  let p = at + 1;
+  while (p < end && IN_STRING[b[p]!] === 0) p++;
+  return p < end && b[p] === QUOTE ? p + 1 : -1;
 }
 
 function numberEnd(b: Uint8Array, start: number, end: number): number {
@@ -190,11 +190,11 @@ function sameBytes(b: Uint8Array, a0: number, a1: number, b0: number, b1: number
   return true;
 }
 
-/** Whether the 32 bytes at `at` are the lowercase hex digest `hex`. */
-function digestIs(b: Uint8Array, at: number, hex: string): boolean {
+/** Whether the 32 bytes at `at` are the lowercase hex digest at `from` in `hex`. */
+function digestIs(b: Uint8Array, at: number, hex: string, from: number): boolean {
   for (let k = 0; k < HASH_BYTES; k++) {
     const byte = b[at + k]!;
-    if (hex.charCodeAt(2 * k) !== HEX[byte >> 4] || hex.charCodeAt(2 * k + 1) !== HEX[byte & 15]) return false;
+    if (hex.charCodeAt(from + 2 * k) !== HEX[byte >> 4] || hex.charCodeAt(from + 2 * k + 1) !== HEX[byte & 15]) return false;
   }
   return true;
 }
@@ -293,7 +293,7 @@ export function inspectWireRow(rows: WireRows, i: number, index: number, previou
     const e = scratch;
     const grant0 = s[base + 2 * F_GRANT]!;
     if (
-      digestIs(b, leaf0, leafHex) &&
+      digestIs(b, leaf0, rows.leaves, i * 2 * HASH_BYTES) &&
       rows.times[i] === e.time &&
       sameBytes(b, s[base + 2 * F_TYPE]!, s[base + 2 * F_TYPE + 1]!, e.type0, e.type1) &&
       sameBytes(b, s[base + 2 * F_ACTOR]!, s[base + 2 * F_ACTOR + 1]!, e.actor0, e.actor1) &&

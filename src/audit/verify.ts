@@ -20,7 +20,7 @@ import { MerkleAccumulator } from './verify-merkle.js';
 import { OrderTracker } from './verify-order.js';
 import { inspectRow, type RowFacts } from './verify-row.js';
 import { inspectWireRow } from './verify-wire-row.js';
-import { decodeWireBatch, type WireRows } from './wire-batch.js';
+import { decodeWireBatch, F_LEAF, WIRE_FIELDS, type WireRows } from './wire-batch.js';
 import type { AuditProblem, AuditProblemKind } from './verify-types.js';
 
 export type { AuditProblem, AuditProblemKind } from './verify-types.js';
@@ -58,6 +58,8 @@ interface Batch {
   readonly length: number;
   seqAt(i: number): number;
   inspect(i: number, index: number, previousLeafHex: string): RowFacts;
+  /** Appends row i's recomputed leaf hash (`facts.leafHex`) to the tree. */
+  appendLeaf(i: number, facts: RowFacts, tree: MerkleAccumulator): void;
 }
 
 function recordBatch(records: readonly AuditRecord[]): Batch {
@@ -65,6 +67,24 @@ function recordBatch(records: readonly AuditRecord[]): Batch {
     length: records.length,
     seqAt: (i) => records[i]!.seq,
     inspect: (i, index, previousLeafHex) => inspectRow(records[i]!, index, previousLeafHex),
+    appendLeaf: (_i, facts, tree) => tree.append(facts.leafHex),
+  };
+}
+
+/**
+ * A decoded wire batch. A row without a leaf mismatch has stored a leaf hash whose hex is the
+ * recomputed one: when it is 32 bytes, those bytes go into the tree as they are (no hex).
+ */
+function wireBatch(rows: WireRows): Batch {
+  return {
+    length: rows.count,
+    seqAt: (i) => rows.seqs[i]!,
+    inspect: (i, index, previousLeafHex) => inspectWireRow(rows, i, index, previousLeafHex),
+    appendLeaf: (i, facts, tree) => {
+      const at = rows.spans[(i * WIRE_FIELDS + F_LEAF) * 2]!;
+      if (!facts.leafMismatch && rows.spans[(i * WIRE_FIELDS + F_LEAF) * 2 + 1]! - at === 32) tree.appendBytes(rows.bytes, at);
+      else tree.append(facts.leafHex);
+    },
   };
 }
 
@@ -75,12 +95,7 @@ function batchReader(source: AuditSource): (fromSeq: number, limit: number) => P
   if (decoded !== undefined) {
     return async (fromSeq, limit) => {
       const rows = await decoded.call(source, fromSeq, limit);
-      if (rows === undefined) return recordBatch(await source.readAudit(fromSeq, limit));
-      return {
-        length: rows.count,
-        seqAt: (i) => rows.seqs[i]!,
-        inspect: (i, index, previousLeafHex) => inspectWireRow(rows, i, index, previousLeafHex),
-      };
+      return rows === undefined ? recordBatch(await source.readAudit(fromSeq, limit)) : wireBatch(rows);
     };
   }
   const packed = source.readAuditPacked;
@@ -121,7 +136,8 @@ export interface AuditVerifyReport {
   readonly checkpointsChecked: number;
 }
 
-const DEFAULT_BATCH = 1000;
+/** Rows read per batch unless `AuditVerifyOptions.batchSize` says otherwise. */
+export const DEFAULT_BATCH = 1000;
 
 /** Kinds not found at one row: root comparisons cover a range, bad checkpoints no entry at all. */
 const NOT_AT_A_ROW: ReadonlySet<AuditProblemKind> = new Set(['root_mismatch', 'rolled_back', 'truncated', 'bad_checkpoint']);
@@ -299,7 +315,7 @@ export async function verifyAuditLog(source: AuditSource, opts: AuditVerifyOptio
       if (facts.seq !== null && facts.seq !== seq) renumbered.push({ index: size, stored: seq, entry: facts.seq });
       if (facts.problems.length > 0) pushAll(problems, facts.problems);
       order.add(facts);
-      tree.append(facts.leafHex);
+      rows.appendLeaf(i, facts, tree);
       size++;
       if (size === headSize) headFrontier = tree.frontierHex();
       if (size === dueSize) compareCheckpoints();

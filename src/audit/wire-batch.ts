@@ -106,6 +106,15 @@ function int64(view: DataView, at: number): number {
   return view.getInt32(at) * 4294967296 + view.getUint32(at + 4);
 }
 
+/** The big-endian int32 and int16 at `at` (bounds checked by the caller). */
+function int32(b: Uint8Array, at: number): number {
+  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
+}
+
+function int16(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16)) >> 16;
+}
+
 function cstringEnd(bytes: Uint8Array, at: number, end: number): number {
   const nul = bytes.indexOf(0, at);
   return nul < 0 || nul >= end ? -1 : nul;
@@ -151,29 +160,27 @@ export function decodeWireBatch(batch: WireAuditBatch): WireRows | undefined {
   const description = next();
   if (description === undefined || description.type !== ROW_DESCRIPTION || !describesColumns(bytes, view, p + 5, description.end)) return undefined;
   p = description.end;
-  // Rows until CommandComplete: count them first, then fill the tables.
-  const first = p;
-  let count = 0;
-  for (;;) {
-    const m = next();
-    if (m === undefined) return undefined;
-    if (m.type !== DATA_ROW) break;
-    count++;
-    p = m.end;
+  // DataRows until CommandComplete: counted first (a walk over their headers), then read.
+  let capacity = 0;
+  for (let at = p; at + 5 <= total && bytes[at] === DATA_ROW; capacity++) {
+    const length = int32(bytes, at + 1);
+    if (length < 4) return undefined;
+    at += 1 + length;
   }
-  const spans = new Int32Array(count * WIRE_FIELDS * 2);
-  const seqs = new Float64Array(count);
-  const times = new Float64Array(count);
-  p = first;
-  for (let i = 0; i < count; i++) {
-    const end = p + 1 + view.getInt32(p + 1);
-    if (view.getInt16(p + 5) !== WIRE_FIELDS) return undefined;
+  const spans = new Int32Array(capacity * WIRE_FIELDS * 2);
+  const seqs = new Float64Array(capacity);
+  const times = new Float64Array(capacity);
+  let count = 0;
+  while (count < capacity) {
+    const end = p + 1 + int32(bytes, p + 1);
+    if (end < p + 5 || end > total || int16(bytes, p + 5) !== WIRE_FIELDS) return undefined;
+    const row = count * WIRE_FIELDS * 2;
     let q = p + 7;
     for (let f = 0; f < WIRE_FIELDS; f++) {
       if (q + 4 > end) return undefined;
-      const length = view.getInt32(q);
+      const length = int32(bytes, q);
       q += 4;
-      const slot = (i * WIRE_FIELDS + f) * 2;
+      const slot = row + f * 2;
       if (length === -1) {
         // Only grant_id may be NULL (absent grant); readAudit has no such rule for the others.
         if (f !== F_GRANT) return undefined;
@@ -187,13 +194,15 @@ export function decodeWireBatch(batch: WireAuditBatch): WireRows | undefined {
       q += length;
     }
     if (q !== end) return undefined;
-    const seqAt = spans[i * WIRE_FIELDS * 2]!;
-    const timeAt = spans[i * WIRE_FIELDS * 2 + 2]!;
-    if (spans[i * WIRE_FIELDS * 2 + 1]! - seqAt !== 8 || spans[i * WIRE_FIELDS * 2 + 3]! - timeAt !== 8) return undefined;
-    seqs[i] = int64(view, seqAt);
-    times[i] = int64(view, timeAt);
+    const seqAt = spans[row]!;
+    const timeAt = spans[row + 2]!;
+    if (spans[row + 1]! - seqAt !== 8 || spans[row + 3]! - timeAt !== 8) return undefined;
+    const seq = int64(view, seqAt);
     // readAudit's ORDER BY seq: anything else is not its answer.
-    if (i > 0 && !(seqs[i]! > seqs[i - 1]!)) return undefined;
+    if (count > 0 && !(seq > seqs[count - 1]!)) return undefined;
+    seqs[count] = seq;
+    times[count] = int64(view, timeAt);
+    count++;
     p = end;
   }
   // The leaf hashes: SHA-256 of 0x00 and the text where it lies. The byte before the text (the

@@ -18,6 +18,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/adapters/store-sql/index.js';
 import { buildAuditEntry } from '../../src/audit/event.js';
 import { readCanonicalEntry } from '../../src/audit/verify-fast-entry.js';
+import { MerkleAccumulator } from '../../src/audit/verify-merkle.js';
 import { inspectRow } from '../../src/audit/verify-row.js';
 import { inspectWireRow, readCanonicalEntryBytes } from '../../src/audit/verify-wire-row.js';
 import { verifyAuditLog, type AuditVerifyReport } from '../../src/audit/verify.js';
@@ -307,6 +308,25 @@ describe('the row checks on the bytes of a wire row', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('MerkleAccumulator.appendBytes', () => {
+  it('grows the same tree as append of the same hashes in hex, and refuses a short hash', () => {
+    const byHex = new MerkleAccumulator();
+    const byBytes = new MerkleAccumulator();
+    const bytes = Buffer.alloc(40 * 32 + 5);
+    for (let i = 0; i < 40; i++) {
+      const leaf = createHash('sha256').update(`leaf ${i}`).digest();
+      leaf.copy(bytes, 5 + 32 * i);
+      byHex.append(leaf.toString('hex'));
+      byBytes.appendBytes(bytes, 5 + 32 * i);
+      expect(byBytes.frontierHex()).toEqual(byHex.frontierHex());
+      expect(byBytes.root()).toEqual(byHex.root());
+    }
+    expect(() => byBytes.appendBytes(bytes, bytes.length - 31)).toThrow(RangeError);
+    expect(() => byBytes.appendBytes(bytes, -1)).toThrow(RangeError);
+    expect(byBytes.size).toBe(40);
   });
 });
 
