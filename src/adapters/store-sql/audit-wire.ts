@@ -3,7 +3,7 @@
  * PostgreSQL wire protocol response with every column in binary format, left unparsed (issue #2,
  * item 13: `stint audit verify` >= 200,000 events/s with the store reads included). PGlite parses
  * every field of a result, and decodes every text, in JavaScript on the thread that opened it;
- * measured on 200,000 events (docs/benchmarks.md), that was most of the reading time. The bytes
+ * measured with --cpu-prof on 200,000 packed events, that was about a third of the reading time. The bytes
  * are instead parsed by src/audit/wire-batch.ts, on the verifier's worker thread, into exactly
  * the records `readAudit` returns (or refused, and that range is read with `readAudit`).
  *
