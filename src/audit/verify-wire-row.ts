@@ -177,12 +177,21 @@ function skipObject(b: Uint8Array, at: number, end: number, depth: number): numb
   }
 }
 
-/** Whether b[start, end) holds exactly the ASCII text `text`. */
-function bytesAre(b: Uint8Array, start: number, end: number, text: string): boolean {
-  if (end - start !== text.length) return false;
-  for (let k = 0; k < text.length; k++) if (b[start + k] !== text.charCodeAt(k)) return false;
+/** Whether b[start, end) holds exactly the ASCII text `text`, or its `length` characters from `from`. */
+function bytesAre(b: Uint8Array, start: number, end: number, text: string, from = 0, length = text.length): boolean {
+  if (end - start !== length) return false;
+  for (let k = 0; k < length; k++) if (b[start + k] !== text.charCodeAt(from + k)) return false;
   return true;
 }
+
+/**
+ * The leaf hash string this module last returned, and where it lies in its batch's `leaves`:
+ * when the next row's known leaf is that very string (the usual link), its characters are read
+ * from `leaves`, one flat string, rather than from the slice.
+ */
+let lastRows: WireRows | undefined;
+let lastAt = 0;
+let lastHex = '';
 
 function sameBytes(b: Uint8Array, a0: number, a1: number, b0: number, b1: number): boolean {
   if (a1 - a0 !== b1 - b0) return false;
@@ -217,7 +226,16 @@ interface EntrySpans {
  * Whether b[start, end) is a well-formed entry in canonical form that the string fast path
  * (`readCanonicalEntry`) accepts too, filling `out` with its members (see the file comment).
  */
-export function readCanonicalEntryBytes(b: Uint8Array, start: number, end: number, knownLeaf: string, out: EntrySpans): boolean {
+export function readCanonicalEntryBytes(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  knownLeaf: string,
+  out: EntrySpans,
+  /** Where the characters of `knownLeaf` can be read: `knownText` from `knownFrom` on. */
+  knownText: string = knownLeaf,
+  knownFrom = 0,
+): boolean {
   if (byteAt(b, start, end) !== OPEN_OBJECT) return false;
   let at = member(b, start + 1, end, ACTOR);
   let p = skipString(b, at, end);
@@ -240,7 +258,7 @@ export function readCanonicalEntryBytes(b: Uint8Array, start: number, end: numbe
   at = member(b, p, end, PREV);
   p = skipString(b, at, end);
   if (p < 0) return false;
-  if (bytesAre(b, at + 1, p - 1, knownLeaf)) {
+  if (bytesAre(b, at + 1, p - 1, knownText, knownFrom, knownLeaf.length)) {
     out.prev = knownLeaf;
   } else {
     // PREV_PATTERN takes "" or 64 hex digits: a longer text is refused before it is copied.
@@ -286,7 +304,11 @@ export function inspectWireRow(rows: WireRows, i: number, index: number, previou
   const c0 = s[base + 2 * F_CANONICAL]!;
   const c1 = s[base + 2 * F_CANONICAL + 1]!;
   const leaf0 = s[base + 2 * F_LEAF]!;
-  if (s[base + 2 * F_LEAF + 1]! - leaf0 === HASH_BYTES && readCanonicalEntryBytes(b, c0, c1, previousLeafHex, scratch)) {
+  const inLeaves = lastRows === rows && lastHex === previousLeafHex;
+  if (
+    s[base + 2 * F_LEAF + 1]! - leaf0 === HASH_BYTES &&
+    readCanonicalEntryBytes(b, c0, c1, previousLeafHex, scratch, inLeaves ? rows.leaves : previousLeafHex, inLeaves ? lastAt : 0)
+  ) {
     // SHA-256(0x00 || the text's bytes), hashed when the batch was decoded: for this ASCII text
     // it is leafHashHex(record.canonical).
     const leafHex = rows.leaves.slice(i * 2 * HASH_BYTES, (i + 1) * 2 * HASH_BYTES);
@@ -299,6 +321,9 @@ export function inspectWireRow(rows: WireRows, i: number, index: number, previou
       sameBytes(b, s[base + 2 * F_ACTOR]!, s[base + 2 * F_ACTOR + 1]!, e.actor0, e.actor1) &&
       (grant0 < 0 ? e.grant0 < 0 : e.grant0 >= 0 && sameBytes(b, grant0, s[base + 2 * F_GRANT + 1]!, e.grant0, e.grant1))
     ) {
+      lastRows = rows;
+      lastAt = i * 2 * HASH_BYTES;
+      lastHex = leafHex;
       return { index, leafHex, seq: e.seq, prev: e.prev, leafMismatch: false, problems: NO_PROBLEMS };
     }
   }

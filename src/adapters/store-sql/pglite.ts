@@ -39,8 +39,8 @@ const PGLITE_CONF = [
   "default_text_search_config = 'pg_catalog.english'",
 ];
 
-/** First size of the buffer `exchangeWire` collects a response in (it doubles as needed). */
-const WIRE_BUFFER_START = 1 << 20;
+/** Smallest buffer `exchangeWire` collects a response in (it doubles as needed). */
+const WIRE_BUFFER_START = 1 << 16;
 
 /** PGlite has no connection string, so its errors carry no secret to remove. */
 const NO_SECRETS: readonly string[] = [];
@@ -72,6 +72,8 @@ export async function openPgliteDriver(dataDir: string): Promise<SqlDriver> {
 class PgliteDriver implements SqlDriver {
   readonly kind = 'pglite' as const;
   private closing: Promise<void> | undefined;
+  /** Length of the last `exchangeWire` response, to size the next one's buffer. */
+  private lastWireLength = 0;
 
   constructor(
     private readonly db: PGlite,
@@ -102,7 +104,9 @@ class PgliteDriver implements SqlDriver {
   }
 
   async exchangeWire(message: Uint8Array): Promise<{ readonly bytes: Uint8Array; readonly length: number }> {
-    let bytes = new Uint8Array(WIRE_BUFFER_START);
+    // Sized after the last response (a reader asks for ranges of one size), with room to spare:
+    // a fresh buffer per call (it is handed over), without zeroing a megabyte each time.
+    let bytes = new Uint8Array(Math.max(WIRE_BUFFER_START, Math.ceil(this.lastWireLength * 1.25)));
     let length = 0;
     const collect = (chunk: Uint8Array): void => {
       if (length + chunk.length > bytes.length) {
@@ -123,6 +127,7 @@ class PgliteDriver implements SqlDriver {
     } catch (err) {
       throw toStoreError(err, NO_SECRETS);
     }
+    this.lastWireLength = length;
     return { bytes, length };
   }
 
