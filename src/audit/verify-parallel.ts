@@ -100,7 +100,7 @@ export async function verifyAuditLogInWorker(source: AuditSource, opts: AuditVer
   const readPacked = source.readAuditPacked?.bind(source);
   // The same preference as verifyAuditLog's: wire batches, else packed ones, else rows.
   // Wire batches are decoded and leaf-hashed here, the worker does the rest (verify-worker.ts):
-  // measured, that shares the work about evenly between the two threads (docs/benchmarks.md).
+  // measured with --cpu-prof, that shares the work about evenly between the two threads.
   const wire = readWire === undefined ? undefined : new Prefetcher(async (fromSeq, limit) => decodeWireBatch(await readWire(fromSeq, limit)), lastSeqOfRows);
   const packed = wire !== undefined || readPacked === undefined ? undefined : new Prefetcher(readPacked, lastSeqOfPacked);
   const batches = wire !== undefined ? 'wire' : packed !== undefined ? 'packed' : 'rows';

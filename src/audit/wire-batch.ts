@@ -1,9 +1,11 @@
 /**
  * Decoding of `Store.readAuditWire` (issue #2, item 13): the PostgreSQL wire protocol response
- * (extended query protocol, binary result columns) of the statement in
- * src/adapters/store-sql/audit-wire.ts, parsed here, off the thread that holds the store, into
- * the rows of the range. {@link wireRecord} gives each row exactly as `Store.readAudit` returns
- * it; the verifier's fast path (verify-wire-row.ts) reads the bytes themselves.
+ * (extended query protocol, binary result columns) to the messages of
+ * src/adapters/store-sql/audit-wire.ts, parsed here into the rows of the range: where the rows'
+ * fields lie, the two bigints, and each row's leaf hash; no text is decoded. {@link wireRecord}
+ * gives a row exactly as `Store.readAudit` returns it; the verifier's fast path
+ * (verify-wire-row.ts) reads the bytes themselves. The result crosses to a worker thread with
+ * its buffers transferred (`wireRowsMessage`), as verify-parallel.ts does.
  *
  * Exactness: the response is the database's own answer to `readAudit`'s statement (with a LIMIT
  * that never drops a row), so it holds the same rows in the same order. Binary and text format
@@ -38,6 +40,7 @@ export const F_GRANT = 4;
 export const F_CANONICAL = 5;
 export const F_LEAF = 6;
 
+const CLOSE_COMPLETE = 0x33; // '3'
 const PARSE_COMPLETE = 0x31; // '1'
 const BIND_COMPLETE = 0x32; // '2'
 const ROW_DESCRIPTION = 0x54; // 'T'
@@ -152,9 +155,18 @@ export function decodeWireBatch(batch: WireAuditBatch): WireRows | undefined {
     if (length < 4 || p + 1 + length > total) return undefined;
     return { type: bytes[p]!, end: p + 1 + length };
   };
-  for (const expected of [PARSE_COMPLETE, BIND_COMPLETE]) {
+  // CloseComplete and ParseComplete when the statement was prepared for this batch, then
+  // BindComplete: each an empty message.
+  for (const expected of [CLOSE_COMPLETE, PARSE_COMPLETE, BIND_COMPLETE]) {
     const m = next();
-    if (m === undefined || m.type !== expected || m.end !== p + 5) return undefined;
+    if (m === undefined || m.end !== p + 5) return undefined;
+    if (m.type !== expected) {
+      if (expected === BIND_COMPLETE || p !== 0) return undefined;
+      // Prepared before: the answer starts with BindComplete.
+      if (m.type !== BIND_COMPLETE) return undefined;
+      p = m.end;
+      break;
+    }
     p = m.end;
   }
   const description = next();

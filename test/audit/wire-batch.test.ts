@@ -16,6 +16,8 @@ import fc from 'fast-check';
 import { PGlite } from '@electric-sql/pglite';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/adapters/store-sql/index.js';
+import { readAuditWire } from '../../src/adapters/store-sql/audit-wire.js';
+import { openPgliteDriver } from '../../src/adapters/store-sql/pglite.js';
 import { buildAuditEntry } from '../../src/audit/event.js';
 import { readCanonicalEntry } from '../../src/audit/verify-fast-entry.js';
 import { MerkleAccumulator } from '../../src/audit/verify-merkle.js';
@@ -79,10 +81,13 @@ function fieldsOf(r: AuditRecord): Field[] {
   return [int64(r.seq), int64(r.time), Buffer.from(r.type), Buffer.from(r.actor), r.grantId === undefined ? null : Buffer.from(r.grantId), Buffer.from(r.canonical), Buffer.from(r.leafHash, 'hex')];
 }
 
-/** The backend's answer to the statement of audit-wire.ts, written by the protocol's definition. */
-function response(rows: readonly Field[][], opts: { tag?: string; description?: Buffer } = {}): Buffer {
+/**
+ * The backend's answer to the messages of audit-wire.ts, written by the protocol's definition:
+ * CloseComplete and ParseComplete first when the statement was prepared for this batch.
+ */
+function response(rows: readonly Field[][], opts: { tag?: string; description?: Buffer; prepared?: boolean } = {}): Buffer {
   return Buffer.concat([
-    message('1', Buffer.alloc(0)),
+    ...(opts.prepared === true ? [] : [message('3', Buffer.alloc(0)), message('1', Buffer.alloc(0))]),
     message('2', Buffer.alloc(0)),
     opts.description ?? rowDescription(),
     ...rows.map(dataRow),
@@ -188,12 +193,21 @@ describe('decodeWireBatch', () => {
     const good = response(log.map(fieldsOf));
     expect(wireRecords(decodeWireBatch(batchOf(good))!)).toStrictEqual(log);
     expect(decodeWireBatch(batchOf(response([])))).toMatchObject({ count: 0 });
+    // The statement prepared by an earlier batch: the answer starts with BindComplete.
+    expect(wireRecords(decodeWireBatch(batchOf(response(log.map(fieldsOf), { prepared: true })))!)).toStrictEqual(log);
     const refused = (bytes: Buffer): void => expect(decodeWireBatch(batchOf(bytes))).toBeUndefined();
     refused(Buffer.alloc(0));
+    // Only those two beginnings: CloseComplete, ParseComplete, BindComplete, or BindComplete.
+    const prepared = response(log.map(fieldsOf), { prepared: true });
+    refused(Buffer.concat([message('1', Buffer.alloc(0)), prepared]));
+    refused(Buffer.concat([message('3', Buffer.alloc(0)), prepared]));
+    refused(Buffer.concat([message('3', Buffer.alloc(0)), message('3', Buffer.alloc(0)), message('1', Buffer.alloc(0)), prepared]));
+    refused(prepared.subarray(5));
     for (let cut = 1; cut < good.length; cut += 7) refused(good.subarray(0, good.length - cut));
     refused(Buffer.concat([good, message('Z', Buffer.from('I'))]));
     // An error instead of the rows (what a failed statement answers before ReadyForQuery).
-    refused(Buffer.concat([message('1', Buffer.alloc(0)), message('E', Buffer.from('SERROR\u0000Mboom\u0000\u0000')), message('Z', Buffer.from('I'))]));
+    refused(Buffer.concat([message('E', Buffer.from('SERROR\u0000Mboom\u0000\u0000')), message('Z', Buffer.from('I'))]));
+    refused(Buffer.concat([message('3', Buffer.alloc(0)), message('1', Buffer.alloc(0)), message('E', Buffer.from('SERROR\u0000Mboom\u0000\u0000')), message('Z', Buffer.from('I'))]));
     // A notice among the rows.
     refused(Buffer.concat([good.subarray(0, good.length - 6 - 13), message('N', Buffer.from('SWARNING\u0000\u0000')), good.subarray(good.length - 6 - 13)]));
     refused(response(log.map(fieldsOf), { tag: 'SELECT 2' }));
@@ -394,6 +408,20 @@ describe('wire batches of a real PGlite store', () => {
         expect(comparableReport(await verifyInWorker(store, opts))).toStrictEqual(comparableReport(rowByRow));
       } finally {
         await store.close();
+      }
+      // The statement is prepared once per session; when the session drops it, the one batch
+      // read meanwhile is refused (and read row by row) and the next prepares it again.
+      const driver = await openPgliteDriver(dir.dataDir);
+      try {
+        const read = async (): Promise<WireRows | undefined> => decodeWireBatch((await readAuditWire(driver, 0, 5))!);
+        const first = await read();
+        expect(first?.count).toBe(5);
+        expect((await read())?.count).toBe(5);
+        await driver.query('DEALLOCATE ALL');
+        expect(await read()).toBeUndefined();
+        expect(wireRecords((await read())!)).toStrictEqual(wireRecords(first!));
+      } finally {
+        await driver.close();
       }
     } finally {
       await dir.cleanup();
