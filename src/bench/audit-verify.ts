@@ -9,14 +9,15 @@
  * thread while this thread reads packed batches: the judged figure) and `verifyAuditLog` on
  * this thread (reading and checking take turns). Reported separately: the verification over
  * records already in memory (verifier CPU only), and plain reads of the log through the store,
- * packed (`readAuditFast`, what the verifier reads: the reference) and row by row
- * (`readAudit`, the earlier read path).
+ * packed (`readAuditFast`: the reference), row by row (`readAudit`, the earlier read path) and,
+ * on PGlite, as wire batches (`readAuditWire` + `decodeWireBatch`, what the verifier reads there).
  */
 import type { AuditEventInput, AuditRecord } from '../core/events.js';
 import { openStore } from '../adapters/store-sql/index.js';
 import { verifyAuditLog } from '../audit/verify.js';
 import { verifyAuditLogInWorker } from '../audit/verify-parallel.js';
 import { readAuditFast } from '../audit/packed-batch.js';
+import { decodeWireBatch } from '../audit/wire-batch.js';
 import { createCheckpointSigner, formatCheckpointBody, loadOrCreateAuditKey } from '../audit/signed-note.js';
 import { frontierRoot, fromHex } from '../audit/merkle.js';
 import { timeSortableId } from '../service/context.js';
@@ -48,6 +49,11 @@ export interface AuditVerifyStoreResult {
   readonly readOnly: Rate;
   /** `store.readAudit` (row by row) over the whole log, nothing checked. */
   readonly readRowByRow: Rate;
+  /**
+   * PGlite only (`store.readAuditWire`): the wire batches the verifier reads there, decoded and
+   * leaf-hashed as the verifier's reading thread does it (`decodeWireBatch`), nothing checked.
+   */
+  readonly readWire?: Rate;
 }
 
 /** Result of {@link benchAuditVerify}: PGlite (the default store, the goal) and PostgreSQL. */
@@ -130,6 +136,15 @@ async function benchAuditVerifyOn(ws: BenchWorkspace, kind: BenchStoreKind, opts
       records = p.value;
     }
     const read = await timed(() => readAll((from, limit) => store.readAudit(from, limit), head.size, opts.batch));
+    const readWireBatch = store.readAuditWire;
+    const wire =
+      readWireBatch === undefined
+        ? undefined
+        : await timed(async () => {
+            let rows = 0;
+            for (let from = 0; from < head.size; from += opts.batch) rows += decodeWireBatch(await readWireBatch(from, opts.batch))?.count ?? 0;
+            if (rows !== head.size) throw new Error(`the wire batches hold ${rows} events, expected ${head.size}`);
+          });
     if (read.value.length !== records.length) throw new Error('the packed and the row-by-row reads differ in length');
     const inMemory: number[] = [];
     for (let round = 0; round < 2; round++) {
@@ -148,6 +163,7 @@ async function benchAuditVerifyOn(ws: BenchWorkspace, kind: BenchStoreKind, opts
       verifyInMemory: rate(opts.events, best(inMemory[0]!, inMemory[1]!)),
       readOnly: rate(opts.events, best(packedReads[0]!, packedReads[1]!)),
       readRowByRow: rate(opts.events, read.ms),
+      ...(wire !== undefined ? { readWire: rate(opts.events, wire.ms) } : {}),
     };
   } finally {
     await close();

@@ -139,6 +139,7 @@ export function auditRows(r: AuditVerifyResult): ReportRow[] {
       row('Audit verify, reads included (one thread)', s.verifyWithReadsOneThread.perSecond, false),
       row('Audit verify, in memory', s.verifyInMemory.perSecond, false),
       row('Audit store read row by row (earlier read path)', s.readRowByRow.perSecond, false),
+      ...(s.readWire !== undefined ? [row('Audit store read as wire batches, decoded (what the verifier reads)', s.readWire.perSecond, false)] : []),
     ];
   };
   return [...rowsOf(r, true), ...rowsOf(r.postgres, false)];

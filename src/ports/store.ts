@@ -78,6 +78,21 @@ export interface PackedAuditBatch {
 }
 
 /**
+ * Events with seq in [fromSeq, fromSeq + limit) as the database answered the query for them: the
+ * PostgreSQL wire protocol response, columns in binary format, unparsed (issue #2, item 13: PGlite
+ * parses and decodes every field in JavaScript on the thread that opened it, which made reading
+ * the bottleneck of `stint audit verify`; these bytes can be parsed on another thread). The
+ * statement and the format are src/adapters/store-sql/audit-wire.ts; src/audit/wire-batch.ts
+ * decodes the bytes into exactly the records `readAudit` returns, or refuses them.
+ */
+export interface WireAuditBatch {
+  readonly fromSeq: number;
+  readonly limit: number;
+  /** The response, exactly; its buffer belongs to the caller (it can be transferred). */
+  readonly bytes: Uint8Array;
+}
+
+/**
  * The store contract (the node-oidc-provider model: small, one shared conformance suite,
  * test/store-conformance.test.ts, runs it against every real backend).
  *
@@ -120,6 +135,12 @@ export interface Store {
    * ({@link PackedAuditBatch}); decode with `unpackAuditBatch` (src/audit/packed-batch.ts).
    */
   readAuditPacked(fromSeq: number, limit: number): Promise<PackedAuditBatch>;
+  /**
+   * The events `readAudit(fromSeq, limit)` returns, as the database's unparsed answer
+   * ({@link WireAuditBatch}); decode with `decodeWireBatch` (src/audit/wire-batch.ts). Only on
+   * stores whose driver hands out its wire bytes (PGlite).
+   */
+  readAuditWire?(fromSeq: number, limit: number): Promise<WireAuditBatch>;
   /** Raw leaf hashes (32 bytes each) for seq in [from, to), ascending; for proofs. */
   readLeafHashes(from: number, to: number): Promise<Uint8Array[]>;
   latestCheckpoint(): Promise<StoredCheckpoint | undefined>;

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { openStore, MIGRATIONS } from '../../src/adapters/store-sql/index.js';
 import { leafHash, frontierRoot, fromHex, rootFromLeaves, toHex } from '../../src/audit/merkle.js';
 import { readAuditFast, unpackAuditBatch } from '../../src/audit/packed-batch.js';
+import { decodeWireBatch, wireRecords } from '../../src/audit/wire-batch.js';
 import type { AuditEventInput, AuditRecord } from '../../src/core/events.js';
 import type { Grant } from '../../src/core/grant.js';
 import type { GrantFilter, GrantLiveness, Store, StoreTx } from '../../src/ports/store.js';
@@ -832,6 +833,31 @@ describe.each(storeBackends())('store conformance: $name', (backend) => {
       // The texts, in order, as they are stored (canonical JSON escapes every control character).
       expect((await store.readAuditPacked(0, 100)).canonical.split('\u0002')).toEqual(all.map((r) => r.canonical));
       expect(await store.readAuditPacked(50, 10)).toStrictEqual({ fromSeq: 50, limit: 10, count: 0, canonical: '', columns: '' });
+    });
+
+    it('reads the log as wire bytes that decode into exactly what readAudit returns (PGlite), or offers no wire read (PostgreSQL)', async () => {
+      const store = await freshStore();
+      if (backend.name === 'postgres') {
+        expect(store.readAuditWire).toBeUndefined();
+        return;
+      }
+      const odd: AuditEventInput[] = [
+        event(1),
+        { type: 'grant.requested', actor: 'workload:a"b\\c', grantId: '', data: { s: 'é 🦀 "x"' } },
+        event(2, 'g-2'),
+        { type: 'grant.requested', actor: 'workload:\u0001split', grantId: 'g-3', data: { t: '\u0001\u0002' } },
+        event(4, 'g-4'),
+      ];
+      await store.transaction((tx) => tx.appendAudit(odd.slice(0, 2), NOW));
+      await store.transaction((tx) => tx.appendAudit(odd.slice(2), NOW + 1));
+      for (let from = 0; from <= odd.length + 1; from++) {
+        for (const limit of [1, 2, 3, odd.length + 3]) {
+          const rows = decodeWireBatch(await store.readAuditWire!(from, limit));
+          expect(rows, `[${from}, +${limit})`).toBeDefined();
+          expect(wireRecords(rows!), `[${from}, +${limit})`).toStrictEqual(await store.readAudit(from, limit));
+        }
+      }
+      await expect(store.readAuditWire!(0.5, 3)).rejects.toThrow(RangeError);
     });
 
     it('inserts grants with their events in one call exactly as insertGrants then appendAudit', async () => {

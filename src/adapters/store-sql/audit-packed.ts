@@ -4,7 +4,9 @@
  * (docs/benchmarks.md, "Audit verification: reads from PGlite"), so 7 columns times 1,000 rows
  * become 3 fields; the concatenation runs in the database's C code. The format is the one
  * src/audit/packed-batch.ts defines and decodes back into exactly the records `readAudit`
- * returns (or refuses, and the caller reads the range with `readAudit`).
+ * returns (or refuses, and the caller reads the range with `readAudit`). The verifier reads
+ * PGlite through `readAuditWire` instead (audit-wire.ts: no field parsed on the store's thread);
+ * packed batches serve PostgreSQL and `GET /v1/audit`.
  */
 import type { PackedAuditBatch } from '../../ports/store.js';
 import type { SqlExecutor } from './driver.js';

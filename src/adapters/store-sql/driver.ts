@@ -26,4 +26,14 @@ export interface SqlDriver extends SqlExecutor {
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** Releases every connection (and, for PGlite, the data directory lock). Idempotent. */
   close(): Promise<void>;
+  /**
+   * PGlite only: sends `message` (PostgreSQL frontend messages of the extended query protocol,
+   * ending with Sync) to the database as it stands, with no other statement or transaction in
+   * between, and returns the backend's response bytes unparsed (a fresh buffer the caller owns;
+   * it may be longer than the response, which is `[0, length)`). Errors come back as an
+   * ErrorResponse inside the bytes, not as a rejection (src/adapters/store-sql/audit-wire.ts).
+   * PGlite parses every result field in JavaScript on the thread that opened it; this lets a
+   * bulk reader parse only what it needs, and elsewhere (issue #2, item 13).
+   */
+  exchangeWire?(message: Uint8Array): Promise<{ readonly bytes: Uint8Array; readonly length: number }>;
 }

@@ -8,4 +8,4 @@ export { DEFAULT_POOL_SIZE } from './postgres.js';
 export { MAX_PAGE_SIZE, MIN_PAGE_SIZE } from './cursor.js';
 export { lockPathFor, formatLockOwner, type LockOwner } from './lock.js';
 export { MIGRATIONS, type Migration } from './migrations.js';
-export type { AuditHead, GrantFilter, PackedAuditBatch, Page, PageRequest, Store, StoreTx, StoredCheckpoint } from '../../ports/store.js';
+export type { AuditHead, GrantFilter, PackedAuditBatch, Page, PageRequest, Store, StoreTx, StoredCheckpoint, WireAuditBatch } from '../../ports/store.js';

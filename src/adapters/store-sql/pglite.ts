@@ -39,6 +39,9 @@ const PGLITE_CONF = [
   "default_text_search_config = 'pg_catalog.english'",
 ];
 
+/** Smallest buffer `exchangeWire` collects a response in (it doubles as needed). */
+const WIRE_BUFFER_START = 1 << 16;
+
 /** PGlite has no connection string, so its errors carry no secret to remove. */
 const NO_SECRETS: readonly string[] = [];
 
@@ -69,6 +72,8 @@ export async function openPgliteDriver(dataDir: string): Promise<SqlDriver> {
 class PgliteDriver implements SqlDriver {
   readonly kind = 'pglite' as const;
   private closing: Promise<void> | undefined;
+  /** Length of the last `exchangeWire` response, to size the next one's buffer. */
+  private lastWireLength = 0;
 
   constructor(
     private readonly db: PGlite,
@@ -96,6 +101,34 @@ class PgliteDriver implements SqlDriver {
       if (callbackError !== undefined && callbackError.error === err) throw err;
       throw toStoreError(err, NO_SECRETS);
     }
+  }
+
+  async exchangeWire(message: Uint8Array): Promise<{ readonly bytes: Uint8Array; readonly length: number }> {
+    // Sized after the last response (a reader asks for ranges of one size), with room to spare:
+    // a fresh buffer per call (it is handed over), without zeroing a megabyte each time.
+    let bytes = new Uint8Array(Math.max(WIRE_BUFFER_START, Math.ceil(this.lastWireLength * 1.25)));
+    let length = 0;
+    const collect = (chunk: Uint8Array): void => {
+      if (length + chunk.length > bytes.length) {
+        const grown = new Uint8Array(Math.max(bytes.length * 2, length + chunk.length));
+        grown.set(bytes.subarray(0, length));
+        bytes = grown;
+      }
+      // The chunk is a view of PGlite's memory, reused after the callback: copied here.
+      bytes.set(chunk, length);
+      length += chunk.length;
+    };
+    try {
+      // Both of PGlite's locks, as its own describeQuery takes them: execProtocolRawStream takes
+      // none, and no query or transaction may run in between (PGlite is one connection).
+      await this.db._runExclusiveTransaction(() =>
+        this.db.runExclusive(() => this.db.execProtocolRawStream(message, { syncToFs: false, onRawData: collect })),
+      );
+    } catch (err) {
+      throw toStoreError(err, NO_SECRETS);
+    }
+    this.lastWireLength = length;
+    return { bytes, length };
   }
 
   close(): Promise<void> {

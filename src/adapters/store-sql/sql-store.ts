@@ -7,12 +7,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AuditEventInput, AuditRecord, EventType } from '../../core/events.js';
 import type { CredentialState, Grant, GrantStatus } from '../../core/grant.js';
 import { StintError, isStintError } from '../../core/errors.js';
-import type { AuditHead, GrantFilter, GrantLiveness, PackedAuditBatch, Page, PageRequest, Store, StoreTx, StoredCheckpoint } from '../../ports/store.js';
+import type { AuditHead, GrantFilter, GrantLiveness, PackedAuditBatch, Page, PageRequest, Store, StoreTx, StoredCheckpoint, WireAuditBatch } from '../../ports/store.js';
 import { toHex } from '../../audit/merkle.js';
 import type { SqlDriver, SqlExecutor, SqlRow } from './driver.js';
 import { clampPageSize, decodeCursor, encodeCursor } from './cursor.js';
 import { migrate } from './migrations.js';
 import { readAuditPacked } from './audit-packed.js';
+import { readAuditWire } from './audit-wire.js';
 import { GrantLivenessCache, SELECT_GRANT_LIVENESS, rowToLiveness, type LivenessWrites } from './liveness.js';
 import { insertGrantRows } from './grant-rows.js';
 import { lockGrantRows, updateGrantRows } from './grant-batch.js';
@@ -86,9 +87,18 @@ export class SqlStore implements Store {
    */
   private readonly liveness: GrantLivenessCache | undefined;
 
+  /** `Store.readAuditWire`: present when the driver hands out its wire bytes (PGlite). */
+  readonly readAuditWire?: (fromSeq: number, limit: number) => Promise<WireAuditBatch>;
+
   constructor(private readonly driver: SqlDriver) {
     this.kind = driver.kind;
     this.liveness = driver.kind === 'pglite' ? new GrantLivenessCache() : undefined;
+    if (driver.exchangeWire !== undefined) {
+      this.readAuditWire = async (fromSeq, limit) => {
+        this.assertUsable();
+        return (await readAuditWire(this.driver, fromSeq, limit))!;
+      };
+    }
   }
 
   async migrate(): Promise<void> {
