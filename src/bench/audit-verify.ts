@@ -5,8 +5,9 @@
  * batches of 1,000), with the events real grant lifecycles produce (sample-grants.ts), on a
  * PGlite store and on a PostgreSQL store; a checkpoint over the whole log is signed at the end.
  * Then the verifier reads it back through the store and checks every entry, the head and the
- * checkpoint, two ways (issue #2, item 13): `verifyAuditLogInWorker` (the checks on a worker
- * thread while this thread reads packed batches: the judged figure) and `verifyAuditLog` on
+ * checkpoint, two ways (issue #2, item 13): `verifyAuditLogInWorker` (what `stint audit verify
+ * --store` runs: the checks on a worker thread while this thread reads the next batch; the
+ * judged figure) and `verifyAuditLog` on
  * this thread (reading and checking take turns). Reported separately: the verification over
  * records already in memory (verifier CPU only), and plain reads of the log through the store,
  * packed (`readAuditFast`: the reference), row by row (`readAudit`, the earlier read path) and,

@@ -1,9 +1,14 @@
 /**
- * Where `stint audit verify` reads the log from: the broker (`GET /v1/audit`, paged) or a
- * JSONL export (`stint audit export`), one `AuditRecord` per line, streamed so a long log never
- * has to fit in memory.
+ * Where `stint audit verify` reads the log from: the broker (`GET /v1/audit`, paged), a JSONL
+ * export (`stint audit export`), one `AuditRecord` per line, streamed so a long log never has
+ * to fit in memory, or the store itself (`--store`: a stopped broker's PGlite data directory, or
+ * the PostgreSQL database brokers share), read in large batches without going through a broker.
  */
+import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openExistingStore, type OpenStoreOptions } from '../adapters/store-sql/index.js';
+import type { Store } from '../ports/store.js';
 import type { StintClient } from '../client/client.js';
 import type { AuditItemJson } from '../client/types.js';
 import type { AuditSource } from '../audit/verify.js';
@@ -94,4 +99,33 @@ export async function openExportFile(file: string): Promise<ExportFileSource> {
       return rows;
     },
   };
+}
+
+/** Connections a verification needs: it reads one batch at a time. */
+const VERIFY_POOL_SIZE = 2;
+
+/**
+ * What `--store <where>` names: a `postgres://` (or `postgresql://`) URL, `env:NAME` holding
+ * one (so the password stays out of the shell history and the process list), or a PGlite data
+ * directory, which must already exist (a typo must not create an empty store that verifies
+ * clean). Messages never repeat a URL: it may hold a password.
+ */
+export function storeLocation(where: string): OpenStoreOptions {
+  const fromEnv = where.startsWith('env:');
+  const value = fromEnv ? process.env[where.slice(4)] : where;
+  if (value === undefined || value === '') throw new CliError(`--store ${where}: the environment variable is not set`);
+  if (/^postgres(ql)?:\/\//.test(value)) return { kind: 'postgres', url: value, poolSize: VERIFY_POOL_SIZE };
+  if (fromEnv) throw new CliError(`--store ${where}: the variable does not hold a postgres:// URL`);
+  if (!existsSync(join(value, 'PG_VERSION'))) {
+    throw new CliError(`--store ${where}: not a PGlite data directory (no PG_VERSION in it); pass the broker's store.dataDir or a postgres:// URL`);
+  }
+  return { kind: 'pglite', dataDir: value };
+}
+
+/**
+ * Opens the store `--store` names for reading its log. A PGlite directory a running broker
+ * holds is refused (`store_locked`): stop the broker, or verify through it.
+ */
+export function openStoreAuditSource(where: string): Promise<Store> {
+  return openExistingStore(storeLocation(where));
 }

@@ -23,6 +23,8 @@ export interface CliOptions {
   /** STINT_URL of the child. */
   readonly url?: string;
   readonly cwd?: string;
+  /** More environment of the child (which otherwise gets only PATH and the two above). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** A running CLI process and the promise of its end. */
@@ -38,7 +40,7 @@ export function assertBuilt(): void {
 }
 
 export function startCli(args: readonly string[], opts: CliOptions = {}): CliProcess {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '' };
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '', ...opts.env };
   if (opts.url !== undefined) env.STINT_URL = opts.url;
   if (opts.token !== undefined) env.STINT_TOKEN = opts.token;
   const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });

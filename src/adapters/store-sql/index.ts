@@ -2,7 +2,7 @@
  * SQL storage for Stint: one schema and one set of statements over PGlite (embedded default)
  * and PostgreSQL, implementing `Store` from `ports/store.ts`.
  */
-export { openStore, type OpenStoreOptions } from './open-store.js';
+export { openExistingStore, openStore, type OpenStoreOptions } from './open-store.js';
 export { MEMORY_DATA_DIR } from './pglite.js';
 export { DEFAULT_POOL_SIZE } from './postgres.js';
 export { MAX_PAGE_SIZE, MIN_PAGE_SIZE } from './cursor.js';

@@ -7,6 +7,7 @@ import type { Store } from '../../ports/store.js';
 import type { SqlDriver } from './driver.js';
 import { openPgliteDriver } from './pglite.js';
 import { DEFAULT_POOL_SIZE, openPostgresDriver } from './postgres.js';
+import { MIGRATIONS } from './migrations.js';
 import { SqlStore } from './sql-store.js';
 
 /** Where the store lives. */
@@ -31,6 +32,38 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     throw err;
   }
   return store;
+}
+
+/**
+ * Opens a store that already exists, for reading it (`stint audit verify --store`): nothing is
+ * migrated or created. Throws `store_unavailable` when no Stint schema is there or it is not
+ * the one this build writes (the broker migrates it on its next start), besides what
+ * {@link openStore} throws.
+ */
+export async function openExistingStore(opts: OpenStoreOptions): Promise<Store> {
+  const driver = await openDriver(opts);
+  try {
+    let version: number;
+    try {
+      const rows = await driver.query('SELECT max(version) AS version FROM schema_migrations');
+      version = Number(rows[0]?.version ?? 0);
+    } catch {
+      throw new StintError('store_unavailable', 'no Stint store there: it has no schema_migrations table');
+    }
+    const latest = MIGRATIONS.at(-1)!.version;
+    if (version !== latest) {
+      throw new StintError(
+        'store_unavailable',
+        version < latest
+          ? `the store's schema is at version ${version}, this stint reads version ${latest}: start the broker once to migrate it`
+          : `the store's schema is at version ${version}, newer than this stint (${latest}): use the stint that wrote it`,
+      );
+    }
+  } catch (err) {
+    await driver.close().catch(() => undefined);
+    throw err;
+  }
+  return new SqlStore(driver);
 }
 
 async function openDriver(opts: OpenStoreOptions): Promise<SqlDriver> {

@@ -11,7 +11,7 @@ import type { AuditSource, AuditVerifyReport } from '../../audit/verify.js';
 import { verifyAuditLogInWorker } from '../../audit/verify-parallel.js';
 import type { StintClient } from '../../client/client.js';
 import type { CheckpointJson } from '../../client/types.js';
-import { AUDIT_PAGE_LIMIT, brokerAuditSource, openExportFile } from '../audit-sources.js';
+import { AUDIT_PAGE_LIMIT, brokerAuditSource, openExportFile, openStoreAuditSource } from '../audit-sources.js';
 import { CliError } from '../exit.js';
 import { clientOf, globalsOf, print, printJson, type GlobalOptions } from '../globals.js';
 
@@ -24,6 +24,7 @@ interface VerifyOptions {
   checkpoint: string[];
   key?: string;
   fromFile?: string;
+  store?: string;
 }
 
 async function readText(file: string, what: string): Promise<string> {
@@ -55,6 +56,7 @@ async function savedCheckpoints(files: readonly string[]): Promise<CheckpointSet
 }
 
 async function verify(opts: VerifyOptions, globals: GlobalOptions): Promise<void> {
+  if (opts.store !== undefined && opts.fromFile !== undefined) throw new CliError('--store and --from-file are two sources of the log: pass one');
   const checkpoints = await savedCheckpoints(opts.checkpoint);
   const exportCheckpoint = opts.fromFile !== undefined ? `${opts.fromFile}.checkpoint` : undefined;
   if (exportCheckpoint !== undefined && existsSync(exportCheckpoint) && !opts.checkpoint.includes(exportCheckpoint)) {
@@ -65,10 +67,15 @@ async function verify(opts: VerifyOptions, globals: GlobalOptions): Promise<void
   if (opts.fromFile !== undefined && keyFromOption === undefined && globals.token === undefined) {
     throw new CliError('verifying an export needs the verifier key: pass --key <vkey> (or a token, to ask the server for its key)');
   }
+  if (opts.store !== undefined && keyFromOption === undefined) {
+    // A key read from the same store would prove nothing about it.
+    throw new CliError('verifying a store needs the verifier key: pass --key <vkey> (stint audit checkpoint prints it)');
+  }
   // The server is asked for its checkpoint when its log is verified (its current checkpoint is
   // one more check), or when there is no other source for the verifier key.
-  const server = opts.fromFile === undefined || keyFromOption === undefined ? await clientOf(globals).auditCheckpoint() : undefined;
-  if (opts.fromFile === undefined && server !== undefined) {
+  const live = opts.fromFile === undefined && opts.store === undefined;
+  const server = live || keyFromOption === undefined ? await clientOf(globals).auditCheckpoint() : undefined;
+  if (live && server !== undefined) {
     checkpoints.notes.push(server.note);
     checkpoints.labels.push(`the server's current checkpoint (size ${server.size})`);
   }
@@ -76,7 +83,22 @@ async function verify(opts: VerifyOptions, globals: GlobalOptions): Promise<void
 
   let source: AuditSource;
   let close = async (): Promise<void> => {};
-  if (opts.fromFile !== undefined) {
+  if (opts.store !== undefined) {
+    const store = await openStoreAuditSource(opts.store);
+    source = store;
+    close = () => store.close();
+    try {
+      // The store's newest signed checkpoint is one more check, like the server's current one.
+      const stored = await store.latestCheckpoint();
+      if (stored !== undefined) {
+        checkpoints.notes.push(stored.note);
+        checkpoints.labels.push(`the store's latest checkpoint (size ${stored.size})`);
+      }
+    } catch (e) {
+      await close();
+      throw e;
+    }
+  } else if (opts.fromFile !== undefined) {
     const file = await openExportFile(opts.fromFile);
     source = file;
     close = () => file.close();
@@ -85,8 +107,8 @@ async function verify(opts: VerifyOptions, globals: GlobalOptions): Promise<void
   }
   let report: AuditVerifyReport;
   try {
-    // The checks run on a worker thread while this one fetches and parses the next page
-    // (issue #2, item 13); the report is verifyAuditLog's.
+    // The checks run on a worker thread while this one fetches and parses the next page, or
+    // reads the next batch from the store (issue #2, item 13); the report is verifyAuditLog's.
     report = await verifyAuditLogInWorker(source, {
       checkpoints: checkpoints.notes,
       ...(verifierKey !== undefined ? { verifierKey } : {}),
@@ -208,6 +230,7 @@ export function registerAudit(program: Command): void {
     .option('--checkpoint <file>', 'a checkpoint saved earlier (repeatable)', (file: string, files: string[]) => [...files, file], [] as string[])
     .option('--key <vkey>', 'the verifier key (or a file holding it); default: the server\'s, which proves less')
     .option('--from-file <export.jsonl>', 'verify an export (stint audit export) instead of the live log; uses <file>.checkpoint too')
+    .option('--store <dir|url|env:NAME>', "read the log from the store itself: a stopped broker's PGlite data directory, or a postgres:// URL (better: env:NAME holding it); needs --key")
     .action(async (opts: VerifyOptions, command: Command) => verify(opts, globalsOf(command)));
 
   audit
