@@ -82,9 +82,20 @@ export async function spawnBroker(ws: BenchWorkspace, state: BenchState, timeout
   child.stderr!.on('data', keep);
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not spawn the broker');
+  let ending = false;
   const kill = ws.cleanup.add(`kill broker ${pid}`, async () => {
+    ending = true;
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited(child);
+  });
+
+  let stopping: Promise<void> | undefined;
+  // A broker that dies mid-benchmark shows up in the client as "socket hang up" or a refused
+  // connection: say here why it ended, with the tail of its output.
+  child.once('exit', (code, signal) => {
+    if (stopping === undefined && !ending && readyMs !== undefined) {
+      process.stderr.write(`[bench] the broker (pid ${pid}) exited unexpectedly (${code ?? signal}):\n${output}\n`);
+    }
   });
 
   let readyMs: number | undefined;
@@ -101,7 +112,6 @@ export async function spawnBroker(ws: BenchWorkspace, state: BenchState, timeout
     else await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
-  let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       child.kill('SIGTERM');
