@@ -35,7 +35,9 @@ export class KeepAliveClient {
           res.on('error', reject);
         },
       );
-      req.on('error', reject);
+      // Say which request failed and whether on a reused keep-alive socket (a server closing an
+      // idle socket just as a request goes out shows up as "socket hang up" on a reused one).
+      req.on('error', (error) => reject(new Error(`${method} ${path}: ${error.message}${req.reusedSocket ? ' (on a reused keep-alive socket)' : ''}`, { cause: error })));
       req.end(opts.body);
     });
   }
