@@ -22,7 +22,7 @@ import type { AuditRecord, EventType } from '../core/events.js';
 import type { WireAuditBatch } from '../ports/store.js';
 
 /** The columns of the statement, in order, with their type OIDs (pg_type: int8, text, bytea). */
-const COLUMNS: readonly (readonly [string, number])[] = [
+export const WIRE_COLUMNS: readonly (readonly [string, number])[] = [
   ['seq', 20],
   ['time', 20],
   ['type', 25],
@@ -127,7 +127,7 @@ function cstringEnd(bytes: Uint8Array, at: number, end: number): number {
 function describesColumns(bytes: Buffer, view: DataView, at: number, end: number): boolean {
   if (end - at < 2 || view.getInt16(at) !== WIRE_FIELDS) return false;
   let p = at + 2;
-  for (const [name, type] of COLUMNS) {
+  for (const [name, type] of WIRE_COLUMNS) {
     const nameEnd = cstringEnd(bytes, p, end);
     if (nameEnd < 0 || nameEnd + 19 > end || bytes.toString('latin1', p, nameEnd) !== name) return false;
     p = nameEnd + 1;
