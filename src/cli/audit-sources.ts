@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openExistingStore, type OpenStoreOptions } from '../adapters/store-sql/index.js';
+import { isSecretRef, resolveSecretRef } from '../config/secret.js';
+import { isStintError } from '../core/errors.js';
 import type { Store } from '../ports/store.js';
 import type { StintClient } from '../client/client.js';
 import type { AuditItemJson } from '../client/types.js';
@@ -104,22 +106,32 @@ export async function openExportFile(file: string): Promise<ExportFileSource> {
 /** Connections a verification needs: it reads one batch at a time. */
 const VERIFY_POOL_SIZE = 2;
 
+/** A PostgreSQL connection URL, as the config's `store.url` takes it. */
+const POSTGRES_URL = /^postgres(ql)?:\/\//;
+
 /**
- * What `--store <where>` names: a `postgres://` (or `postgresql://`) URL, `env:NAME` holding
- * one (so the password stays out of the shell history and the process list), or a PGlite data
- * directory, which must already exist (a typo must not create an empty store that verifies
- * clean). Messages never repeat a URL: it may hold a password.
+ * What `--store <where>` names: a `postgres://` (or `postgresql://`) URL, a secret reference
+ * holding one as in the config (`env:NAME` or `file:path`, so the password stays out of the
+ * shell history and the process list), or a PGlite data directory, which must already exist (a
+ * typo must not create an empty store that verifies clean). Messages never repeat a URL: it may
+ * hold a password.
  */
 export function storeLocation(where: string): OpenStoreOptions {
-  const fromEnv = where.startsWith('env:');
-  const value = fromEnv ? process.env[where.slice(4)] : where;
-  if (value === undefined || value === '') throw new CliError(`--store ${where}: the environment variable is not set`);
-  if (/^postgres(ql)?:\/\//.test(value)) return { kind: 'postgres', url: value, poolSize: VERIFY_POOL_SIZE };
-  if (fromEnv) throw new CliError(`--store ${where}: the variable does not hold a postgres:// URL`);
-  if (!existsSync(join(value, 'PG_VERSION'))) {
+  if (isSecretRef(where)) {
+    let url: string;
+    try {
+      url = resolveSecretRef(where, process.cwd(), process.env).reveal();
+    } catch (e) {
+      throw new CliError(`--store ${where}: ${isStintError(e) ? e.detail : String(e)}`);
+    }
+    if (!POSTGRES_URL.test(url)) throw new CliError(`--store ${where}: does not hold a postgres:// URL`);
+    return { kind: 'postgres', url, poolSize: VERIFY_POOL_SIZE };
+  }
+  if (POSTGRES_URL.test(where)) return { kind: 'postgres', url: where, poolSize: VERIFY_POOL_SIZE };
+  if (!existsSync(join(where, 'PG_VERSION'))) {
     throw new CliError(`--store ${where}: not a PGlite data directory (no PG_VERSION in it); pass the broker's store.dataDir or a postgres:// URL`);
   }
-  return { kind: 'pglite', dataDir: value };
+  return { kind: 'pglite', dataDir: where };
 }
 
 /**

@@ -5,7 +5,7 @@
  * caught at its index; bad `--store` values fail with one line and touch nothing.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,7 +85,11 @@ describe('stint audit verify --store', () => {
     const empty = await mkdtemp(join(dir, 'empty-'));
     expectOneLineError(await runCli(['audit', 'verify', '--store', empty, '--key', 'k+00000000+AAAA']), /not a PGlite data directory/);
     expect(await readdir(empty)).toEqual([]);
-    expectOneLineError(await runCli(['audit', 'verify', '--store', 'env:STINT_TEST_NOT_SET_ANYWHERE', '--key', 'k+00000000+AAAA']), /environment variable is not set/);
+    expectOneLineError(await runCli(['audit', 'verify', '--store', 'env:STINT_TEST_NOT_SET_ANYWHERE', '--key', 'k+00000000+AAAA']), /^stint: --store env:STINT_TEST_NOT_SET_ANYWHERE: environment variable STINT_TEST_NOT_SET_ANYWHERE is not set$/);
+    const notUrl = join(dir, 'not-a-url.txt');
+    await writeFile(notUrl, 'mysql://somewhere\n');
+    expectOneLineError(await runCli(['audit', 'verify', '--store', `file:${notUrl}`, '--key', 'k+00000000+AAAA']), /: does not hold a postgres:\/\/ URL$/);
+    expectOneLineError(await runCli(['audit', 'verify', '--store', `file:${join(dir, 'absent.txt')}`, '--key', 'k+00000000+AAAA']), /secret file .*absent\.txt does not exist$/);
     expectOneLineError(await runCli(['audit', 'verify', '--store', join(dir, 'data')]), /^stint: verifying a store needs the verifier key: pass --key/);
     expectOneLineError(await runCli(['audit', 'verify', '--store', join(dir, 'data'), '--from-file', 'x.jsonl', '--key', 'k+00000000+AAAA']), /two sources of the log: pass one/);
   });

@@ -230,7 +230,7 @@ export function registerAudit(program: Command): void {
     .option('--checkpoint <file>', 'a checkpoint saved earlier (repeatable)', (file: string, files: string[]) => [...files, file], [] as string[])
     .option('--key <vkey>', 'the verifier key (or a file holding it); default: the server\'s, which proves less')
     .option('--from-file <export.jsonl>', 'verify an export (stint audit export) instead of the live log; uses <file>.checkpoint too')
-    .option('--store <dir|url|env:NAME>', "read the log from the store itself: a stopped broker's PGlite data directory, or a postgres:// URL (better: env:NAME holding it); needs --key")
+    .option('--store <dir|url|env:NAME|file:path>', "read the log from the store itself: a stopped broker's PGlite data directory, or a postgres:// URL (better: env:NAME or file:path holding it); needs --key")
     .action(async (opts: VerifyOptions, command: Command) => verify(opts, globalsOf(command)));
 
   audit
