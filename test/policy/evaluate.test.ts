@@ -53,7 +53,7 @@ describe('fail closed', () => {
 
   it('denies, with a reason, requests Cedar or the schema cannot accept', () => {
     const cases: Array<[Partial<PolicyInput>, RegExp]> = [
-      [{ role: 'drop' }, /does not exist in the supplied schema/],
+      [{ role: 'drop' }, /action "drop" is not declared in the schema/],
       [{ ttlSeconds: 1.5 }, /ttlSeconds must be an integer/],
       [{ roleMaxTtlSeconds: Number.NaN }, /roleMaxTtlSeconds must be an integer/],
       [{ now: Number.POSITIVE_INFINITY }, /now is not a valid time/],
@@ -61,10 +61,15 @@ describe('fail closed', () => {
       [{ principal: { ...principals.ciRunner, id: 'human:ci-runner' } }, /not a well-formed workload id/],
       [{ principal: { ...principals.ciRunner, id: 'ci-runner' } }, /not a well-formed workload id/],
       [{ task: 'lone \ud800 surrogate' }, /Cedar could not take the request/],
-      // Types say strings; a broker bug that passes a number must deny, not crash.
-      [{ target: { ...base.target, attributes: { tier: 7 as unknown as string } } }, /Cedar refused the request/],
-      // Only request validation (validateRequest) catches a context value of the wrong type.
-      [{ ttlSeconds: 0, riskTier: 7 as unknown as string }, /Cedar refused the request: context .* is not valid/],
+      // Types say strings; a broker bug that passes a number must deny, not crash, and never
+      // reach a policy as a Long (requests are not sent with the schema: see evaluator.ts).
+      [{ target: { ...base.target, attributes: { tier: 7 as unknown as string } } }, /target attributes must be strings/],
+      [{ principal: { ...principals.ciRunner, attributes: { env: true as unknown as string } } }, /principal attributes must be strings/],
+      [{ ttlSeconds: 0, riskTier: 7 as unknown as string }, /riskTier must be a string/],
+      [{ ttlSeconds: 0, breakGlass: 'no' as unknown as boolean }, /breakGlass must be a boolean/],
+      [{ ttlSeconds: 0, ticket: 12 as unknown as string }, /ticket must be a string/],
+      [{ ttlSeconds: 0, principalGroups: [3 as unknown as string] }, /principal groups must be strings/],
+      [{ ttlSeconds: 0, principal: { ...principals.ciRunner, actorChain: [null as unknown as string] } }, /actor chain must be strings/],
     ];
     for (const [override, reason] of cases) {
       const answer = evaluator.evaluate({ ...base, ...override });

@@ -20,6 +20,8 @@ export interface LoadCedarPoliciesOptions {
   readonly dir: string;
   /** Role names across all configured targets; each becomes a Cedar action. */
   readonly roleNames: readonly string[];
+  /** Have Cedar validate every request against the schema too (tests; see evaluator.ts). */
+  readonly checkRequestsAgainstSchema?: boolean;
 }
 
 /**
@@ -62,7 +64,10 @@ export async function loadCedarPolicies(opts: LoadCedarPoliciesOptions): Promise
   ] as const) {
     if (answer.type === 'failure') throw new StintError('policy_invalid', `Cedar refused ${what}: ${answer.errors.map((e) => e.message).join('; ')}`);
   }
-  return new CedarPolicyEvaluator(names, policies, report.warnings);
+  return new CedarPolicyEvaluator(names, policies, report.warnings, {
+    actions: opts.roleNames,
+    ...(opts.checkRequestsAgainstSchema === true ? { checkRequestsAgainstSchema: true } : {}),
+  });
 }
 
 /** Ids must be unique across files: decisions and the audit log name policies by id. */

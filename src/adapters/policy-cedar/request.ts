@@ -1,6 +1,12 @@
 /**
  * PolicyInput -> Cedar request (JSON entity and context formats). The entity model and the
  * context fields are documented in docs/policies.md; the schema is in schema.ts.
+ *
+ * Every request this builds conforms to the schema by construction: each value's type is
+ * checked here, and the shape is fixed. That is what lets the evaluator skip Cedar's own
+ * request validation against the schema, which costs about a third of an evaluation
+ * (docs/benchmarks.md, "Issuance"); `test/policy/schema-equivalence.test.ts` checks that both
+ * give the same answers.
  */
 import type { Context, EntityJson, TypeAndId } from '@cedar-policy/cedar-wasm/nodejs';
 import { parsePrincipalId } from '../../core/principal.js';
@@ -34,6 +40,8 @@ export function cedarRequestOf(input: PolicyInput): { request: CedarRequest } | 
   for (const [field, value] of [['ttlSeconds', input.ttlSeconds], ['roleMaxTtlSeconds', input.roleMaxTtlSeconds]] as const) {
     if (!Number.isSafeInteger(value)) return { error: `${field} must be an integer, got ${String(value)}` };
   }
+  const typeError = firstTypeError(input);
+  if (typeError !== undefined) return { error: typeError };
   if (!(Math.abs(input.now) <= MAX_DATE_MS)) return { error: `now is not a valid time: ${String(input.now)}` };
   const now = new Date(input.now).toISOString();
   if (!FOUR_DIGIT_YEAR.test(now)) return { error: `now is outside the years 0000-9999: ${now}` };
@@ -80,6 +88,38 @@ export function cedarRequestOf(input: PolicyInput): { request: CedarRequest } | 
   if (input.ticket !== undefined && input.ticket.trim() !== '') context.ticket = input.ticket;
 
   return { request: { principal: principalUid, action: { type: CEDAR_TYPES.action, id: input.role }, resource, context, entities } };
+}
+
+const STRING_FIELDS = ['role', 'riskTier', 'task', 'reason'] as const;
+const BOOLEAN_FIELDS = ['approved', 'breakGlass', 'isExtension', 'dpopBound', 'businessHours'] as const;
+
+/**
+ * The schema's types, checked in JavaScript: the input comes from the broker and its types say
+ * so, but a broker bug that passed a number where the schema says String must deny with a
+ * reason, never reach a policy as a Long (`context.riskTier == "critical"` would then simply be
+ * false, and a forbid on it would not apply).
+ */
+function firstTypeError(input: PolicyInput): string | undefined {
+  const { principal, target } = input;
+  for (const field of STRING_FIELDS) if (typeof input[field] !== 'string') return `${field} must be a string`;
+  for (const field of BOOLEAN_FIELDS) if (typeof input[field] !== 'boolean') return `${field} must be a boolean`;
+  if (input.ticket !== undefined && typeof input.ticket !== 'string') return 'ticket must be a string';
+  if (typeof principal.tenant !== 'string' || typeof principal.issuer !== 'string') return 'principal tenant and issuer must be strings';
+  if (principal.kind !== undefined && typeof principal.kind !== 'string') return 'principal kind must be a string';
+  if (typeof target.name !== 'string' || typeof target.env !== 'string' || typeof target.tenant !== 'string') {
+    return 'target name, env and tenant must be strings';
+  }
+  if (!allStrings(Object.values(principal.attributes))) return 'principal attributes must be strings';
+  if (!allStrings(Object.values(target.attributes))) return 'target attributes must be strings';
+  if (!Array.isArray(input.principalGroups) || !allStrings(input.principalGroups)) return 'principal groups must be strings';
+  const chain = principal.actorChain ?? [];
+  if (!Array.isArray(chain) || !allStrings(chain)) return 'actor chain must be strings';
+  return undefined;
+}
+
+function allStrings(values: readonly unknown[]): boolean {
+  for (const value of values) if (typeof value !== 'string') return false;
+  return true;
 }
 
 /** `record[key]` when it is the record's own property, else `''` (never an inherited `constructor`). */

@@ -1,0 +1,132 @@
+/**
+ * The evaluator sends requests to Cedar without the schema (evaluator.ts): `cedarRequestOf`
+ * checks every value's type and the evaluator refuses undeclared actions instead. This test
+ * holds that to Cedar's own request validation: on random requests (well-typed, ill-typed,
+ * unknown roles), an evaluator with `checkRequestsAgainstSchema` must give the same decision
+ * and the same determining policies, and whatever Cedar's validation refuses must be denied.
+ */
+import fc from 'fast-check';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCedarPolicies, type CedarPolicyEvaluator } from '../../src/adapters/policy-cedar/index.js';
+import type { PolicyInput } from '../../src/ports/policy.js';
+import { policyInput } from './arbitraries.js';
+import { EXAMPLE_ROLES, policyDir } from './inputs.js';
+
+const EXAMPLES = fileURLToPath(new URL('../../examples/policies', import.meta.url));
+
+/**
+ * Permits only, one per thing a policy can look at: with no forbid, Cedar's reasons for an
+ * allow are every satisfied permit, so one answer compares the outcome of every predicate.
+ */
+const PROBES = `
+@id("p-tag-env") permit (principal, action, resource) when { principal.hasTag("env") && principal.getTag("env") == "prod" };
+@id("p-tag-team") permit (principal, action, resource) when { resource.hasTag("team") && principal is Stint::Workload && principal.team == resource.getTag("team") };
+@id("p-target-tag") permit (principal, action, resource) when { resource.hasTag("tier") && resource.getTag("tier") like "g*" };
+@id("p-kind") permit (principal is Stint::Workload, action, resource) when { principal.kind == "agent" || principal.kind == "" };
+@id("p-names") permit (principal, action, resource) when { principal.name == resource.name || principal.issuer == "dev" };
+@id("p-tenant") permit (principal, action, resource) when { principal.tenant == resource.tenant && resource.env == "prod" };
+@id("p-group") permit (principal in Stint::Group::"dba", action, resource);
+@id("p-human") permit (principal is Stint::Human, action in [Stint::Action::"read", Stint::Action::"write"], resource);
+@id("p-ttl") permit (principal, action, resource) when { context.ttl <= duration("30m") && context.ttlSeconds * 2 <= context.maxTtlSeconds };
+@id("p-text") permit (principal, action, resource) when { context.task like "*igr*" || context.reason == "incident" || context.riskTier == "critical" };
+@id("p-ticket") permit (principal, action, resource) when { context has ticket && context.ticket != "" };
+@id("p-flags") permit (principal, action, resource) when { context.approved && !context.breakGlass || context.isExtension && context.businessHours };
+@id("p-dpop") permit (principal, action == Stint::Action::"admin", resource) when { context.dpop || context.delegated };
+@id("p-now") permit (principal, action, resource) when { context.now > datetime("2026-01-01") && context.now.toTime() < duration("12h") };
+@id("p-chain") permit (principal, action, resource) when { context.actorChain.contains("human:alice") || context.actorChain.isEmpty() };
+`;
+
+/** A value of the wrong type for the schema, for one field at a time. */
+const wrongType = fc.constantFrom<unknown>(7, true, null, ['x'], { a: 'b' }, 1.5);
+
+/** Mostly well-typed requests; sometimes one field carries a value of another type. */
+const requests: fc.Arbitrary<PolicyInput> = fc.oneof(
+  { arbitrary: policyInput, weight: 8 },
+  {
+    arbitrary: fc
+      .tuple(
+        policyInput,
+        fc.constantFrom('role', 'riskTier', 'task', 'reason', 'ticket', 'approved', 'breakGlass', 'businessHours', 'tag', 'targetTag', 'group', 'chain', 'env'),
+        wrongType,
+      )
+      .map(([input, field, value]): PolicyInput => {
+        const bad = value as string;
+        switch (field) {
+          case 'tag':
+            return { ...input, principal: { ...input.principal, attributes: { ...input.principal.attributes, env: bad } } };
+          case 'targetTag':
+            return { ...input, target: { ...input.target, attributes: { tier: bad } } };
+          case 'group':
+            return { ...input, principalGroups: [bad] };
+          case 'chain':
+            return { ...input, principal: { ...input.principal, actorChain: [bad] } };
+          case 'env':
+            return { ...input, target: { ...input.target, env: bad } };
+          default:
+            return { ...input, [field]: value } as PolicyInput;
+        }
+      }),
+    weight: 2,
+  },
+);
+
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  await Promise.all(cleanups.map((c) => c()));
+});
+
+async function pair(dir: string): Promise<{ fast: CedarPolicyEvaluator; checked: CedarPolicyEvaluator }> {
+  const [fast, checked] = await Promise.all([
+    loadCedarPolicies({ dir, roleNames: EXAMPLE_ROLES }),
+    loadCedarPolicies({ dir, roleNames: EXAMPLE_ROLES, checkRequestsAgainstSchema: true }),
+  ]);
+  return { fast, checked };
+}
+
+describe.each([
+  ['the example policies', async () => EXAMPLES],
+  [
+    'one permit per attribute and context field',
+    async () => {
+      const { dir, cleanup } = await policyDir({ 'probes.cedar': PROBES });
+      cleanups.push(cleanup);
+      return dir;
+    },
+  ],
+])('%s: without the schema, the same answers as with it', (_name, dirOf) => {
+  let evaluators: { fast: CedarPolicyEvaluator; checked: CedarPolicyEvaluator };
+  beforeAll(async () => {
+    evaluators = await pair(await dirOf());
+  });
+
+  it('on random requests', () => {
+    const seen = { allowed: 0, refusedBySchema: 0, denied: 0 };
+    fc.assert(
+      fc.property(requests, (request) => {
+        const fast = evaluators.fast.evaluate(request);
+        const checked = evaluators.checked.evaluate(request);
+        const refusedBySchema = checked.errors.some((e) => e.startsWith('Cedar refused the request') || e.startsWith('invalid request'));
+        if (refusedBySchema) {
+          // Whatever Cedar's validation refuses is refused without it too, with a reason.
+          seen.refusedBySchema += 1;
+          expect(fast).toMatchObject({ allowed: false, policies: [] });
+          expect(fast.errors.length).toBeGreaterThan(0);
+          return;
+        }
+        if (fast.errors.some((e) => e.startsWith('invalid request'))) {
+          // The JavaScript checks may be stricter than Cedar's (never looser): still a denial.
+          expect(fast.allowed).toBe(false);
+          return;
+        }
+        expect(fast).toEqual(checked);
+        seen[fast.allowed ? 'allowed' : 'denied'] += 1;
+      }),
+      { numRuns: 1500 },
+    );
+    // The generator must reach every kind of answer, or the comparison proves little.
+    expect(seen.allowed).toBeGreaterThan(20);
+    expect(seen.denied).toBeGreaterThan(50);
+    expect(seen.refusedBySchema).toBeGreaterThan(20);
+  });
+});
