@@ -60,7 +60,8 @@ describe('fail closed', () => {
       [{ now: Date.UTC(10000, 0, 1) }, /now is outside the years 0000-9999/],
       [{ principal: { ...principals.ciRunner, id: 'human:ci-runner' } }, /not a well-formed workload id/],
       [{ principal: { ...principals.ciRunner, id: 'ci-runner' } }, /not a well-formed workload id/],
-      [{ task: 'lone \ud800 surrogate' }, /Cedar could not take the request/],
+      [{ task: 'lone \ud800 surrogate' }, /is not well-formed Unicode/],
+      [{ target: { ...base.target, attributes: { ['\udc00']: 'x' } } }, /is not well-formed Unicode/],
       // Types say strings; a broker bug that passes a number must deny, not crash, and never
       // reach a policy as a Long (requests are not sent with the schema: see evaluator.ts).
       [{ target: { ...base.target, attributes: { tier: 7 as unknown as string } } }, /target attributes must be strings/],

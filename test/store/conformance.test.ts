@@ -885,6 +885,34 @@ describe.each(storeBackends())('store conformance: $name', (backend) => {
       expect(await combined.auditHead()).toStrictEqual(await separate.auditHead());
     });
 
+    it('chains several appends of one transaction, and after a rolled-back one goes on from the committed head', async () => {
+      // On PGlite the head is known without reading the row (audit-head-cache.ts): a transaction's
+      // second append must chain to its first, and a rollback must leave the committed head.
+      const store = await freshStore();
+      const a = makeGrant();
+      const first = await store.transaction(async (tx) => {
+        const combined = await tx.insertGrantsWithAudit([a], [event(1, a.id), event(2, a.id)], NOW);
+        return [...combined, ...(await tx.appendAudit([event(3)], NOW))];
+      });
+      expect(first.map((r) => r.seq)).toEqual([0, 1, 2]);
+      const b = makeGrant();
+      await store
+        .transaction(async (tx) => {
+          await tx.appendAudit([event(4)], NOW + 1);
+          await tx.insertGrantsWithAudit([b], [event(5, b.id)], NOW + 1);
+          throw new Error('abort');
+        })
+        .catch(() => undefined);
+      expect(await store.getGrant(b.id)).toBeUndefined();
+      const after = await store.transaction((tx) => tx.insertGrantsWithAudit([b], [event(6, b.id)], NOW + 2));
+      expect(after.map((r) => r.seq)).toEqual([3]);
+      const stored = await store.readAudit(0, 10);
+      expect(stored).toStrictEqual([...first, ...after]);
+      checkChain(stored);
+      await checkTree(store, 4);
+      expect((await store.auditHead()).size).toBe(4);
+    });
+
     it('writes nothing of a combined insert whose grant already exists, and keeps the chain', async () => {
       const store = await freshStore();
       const existing = makeGrant();

@@ -15,6 +15,7 @@ import { statefulIsAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
 import type { AuthorizationAnswer } from '@cedar-policy/cedar-wasm/nodejs';
 import type { PolicyAnswer, PolicyEvaluator, PolicyInput } from '../../ports/policy.js';
 import { cedarRequestOf } from './request.js';
+import { READS_EVERYTHING, type PolicyReads } from './reads.js';
 
 /** Names under which Cedar caches this evaluator's parsed policy set and schema. */
 export interface PreparsedNames {
@@ -28,6 +29,8 @@ export interface EvaluatorOptions {
   readonly actions: readonly string[];
   /** Also have Cedar validate each request against the schema (slower, same answers). */
   readonly checkRequestsAgainstSchema?: boolean;
+  /** What the policies can read (reads.ts); only that is sent. Default: everything. */
+  readonly reads?: PolicyReads;
 }
 
 /** A policy's id and, for a permit, its `@approvals("N")`. */
@@ -47,6 +50,7 @@ export class CedarPolicyEvaluator implements PolicyEvaluator {
   }
   private readonly approvalsById: ReadonlyMap<string, number>;
   private readonly actions: ReadonlySet<string>;
+  private readonly reads: PolicyReads;
   private readonly schemaCheck: { readonly preparsedSchemaName: string; readonly validateRequest: true } | Record<string, never>;
 
   /**
@@ -62,6 +66,7 @@ export class CedarPolicyEvaluator implements PolicyEvaluator {
     options: EvaluatorOptions,
   ) {
     this.actions = new Set(options.actions);
+    this.reads = options.reads ?? READS_EVERYTHING;
     this.schemaCheck = options.checkRequestsAgainstSchema === true ? { preparsedSchemaName: names.schemaName, validateRequest: true } : {};
     this.policyIds = Object.freeze(policies.map((p) => p.id));
     this.positions = new Map(policies.map((p, i) => [p.id, i]));
@@ -72,7 +77,7 @@ export class CedarPolicyEvaluator implements PolicyEvaluator {
   evaluate(input: PolicyInput): PolicyAnswer {
     let answer: AuthorizationAnswer;
     try {
-      const built = cedarRequestOf(input);
+      const built = cedarRequestOf(input, this.reads);
       if ('error' in built) return denied([`invalid request: ${built.error}`]);
       // What Cedar's request validation would refuse first: an action the schema does not declare.
       if (!this.actions.has(input.role)) return denied([`invalid request: action ${JSON.stringify(input.role)} is not declared in the schema (no configured role has this name)`]);

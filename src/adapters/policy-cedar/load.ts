@@ -13,6 +13,7 @@ import { parsePolicyFile, type ParsedPolicy } from './parse.js';
 import { policyInvalid, type PolicyProblem } from './problems.js';
 import { cedarSchemaText } from './schema.js';
 import { validatePolicies } from './validate.js';
+import { policyReads, READS_EVERYTHING } from './reads.js';
 
 /** Where the policies are and which actions exist. */
 export interface LoadCedarPoliciesOptions {
@@ -22,6 +23,8 @@ export interface LoadCedarPoliciesOptions {
   readonly roleNames: readonly string[];
   /** Have Cedar validate every request against the schema too (tests; see evaluator.ts). */
   readonly checkRequestsAgainstSchema?: boolean;
+  /** Send Cedar every value, not only what the policies can read (tests; see reads.ts). */
+  readonly sendEverything?: boolean;
 }
 
 /**
@@ -66,6 +69,7 @@ export async function loadCedarPolicies(opts: LoadCedarPoliciesOptions): Promise
   }
   return new CedarPolicyEvaluator(names, policies, report.warnings, {
     actions: opts.roleNames,
+    reads: opts.sendEverything === true ? READS_EVERYTHING : policyReads(policies.map((p) => p.conditions)),
     ...(opts.checkRequestsAgainstSchema === true ? { checkRequestsAgainstSchema: true } : {}),
   });
 }

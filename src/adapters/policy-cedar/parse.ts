@@ -24,6 +24,8 @@ export interface ParsedPolicy {
   readonly id: string;
   readonly text: string;
   readonly effect: Effect;
+  /** The policy's `when`/`unless` conditions in Cedar's JSON policy format (what reads.ts walks). */
+  readonly conditions: unknown;
   /** `@approvals("N")` of a permit. */
   readonly approvals?: number;
   readonly file: string;
@@ -52,6 +54,7 @@ export function parsePolicyFile(file: PolicyFile): { policies: ParsedPolicy[]; p
       id: annotations.id ?? `${file.name}#${index}`,
       text: slice.text,
       effect: parsed.json.effect,
+      conditions: parsed.json.conditions,
       ...(annotations.approvals === undefined ? {} : { approvals: annotations.approvals }),
       file: file.path,
       start,

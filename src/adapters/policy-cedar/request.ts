@@ -12,6 +12,7 @@ import type { Context, EntityJson, TypeAndId } from '@cedar-policy/cedar-wasm/no
 import { parsePrincipalId } from '../../core/principal.js';
 import type { PolicyInput } from '../../ports/policy.js';
 import { CEDAR_TYPES } from './schema.js';
+import { keepRead, READS_EVERYTHING, type PolicyReads } from './reads.js';
 
 /** The parts of a Cedar authorization call that depend on the request. */
 export interface CedarRequest {
@@ -31,7 +32,7 @@ const FOUR_DIGIT_YEAR = /^\d{4}-/;
  * Builds the request, or says why it cannot be built: the input comes from the broker, but
  * the evaluator must deny (never throw) on anything Cedar could not represent.
  */
-export function cedarRequestOf(input: PolicyInput): { request: CedarRequest } | { error: string } {
+export function cedarRequestOf(input: PolicyInput, reads: PolicyReads = READS_EVERYTHING): { request: CedarRequest } | { error: string } {
   const { principal, target } = input;
   const parsed = parsePrincipalId(principal.id);
   if (parsed === undefined || parsed.type !== principal.type) {
@@ -61,9 +62,15 @@ export function cedarRequestOf(input: PolicyInput): { request: CedarRequest } | 
           issuer: principal.issuer,
         }
       : { name: parsed.name, tenant: principal.tenant, issuer: principal.issuer };
+  // Only what some policy can read is sent (reads.ts): the rest could not change the answer.
   const entities: EntityJson[] = [
-    { uid: principalUid, attrs: principalAttrs, parents: groups, tags: attributes },
-    { uid: resource, attrs: { name: target.name, env: target.env, tenant: target.tenant }, parents: [], tags: target.attributes },
+    { uid: principalUid, attrs: keepRead(principalAttrs, reads.principal), parents: groups, ...(reads.principalTags ? { tags: attributes } : {}) },
+    {
+      uid: resource,
+      attrs: keepRead({ name: target.name, env: target.env, tenant: target.tenant }, reads.resource),
+      parents: [],
+      ...(reads.resourceTags ? { tags: target.attributes } : {}),
+    },
     ...groups.map((uid) => ({ uid, attrs: {}, parents: [] })),
   ];
 
@@ -87,7 +94,9 @@ export function cedarRequestOf(input: PolicyInput): { request: CedarRequest } | 
   // A blank ticket is no ticket: `context has ticket` must mean a reference was given.
   if (input.ticket !== undefined && input.ticket.trim() !== '') context.ticket = input.ticket;
 
-  return { request: { principal: principalUid, action: { type: CEDAR_TYPES.action, id: input.role }, resource, context, entities } };
+  return {
+    request: { principal: principalUid, action: { type: CEDAR_TYPES.action, id: input.role }, resource, context: keepRead(context, reads.context), entities },
+  };
 }
 
 const STRING_FIELDS = ['role', 'riskTier', 'task', 'reason'] as const;
@@ -114,10 +123,31 @@ function firstTypeError(input: PolicyInput): string | undefined {
   if (!Array.isArray(input.principalGroups) || !allStrings(input.principalGroups)) return 'principal groups must be strings';
   const chain = principal.actorChain ?? [];
   if (!Array.isArray(chain) || !allStrings(chain)) return 'actor chain must be strings';
+  // Cedar cannot take a lone UTF-16 surrogate, wherever it is. Checked here, for every value,
+  // so a request is refused the same way whether or not the value would be sent (reads.ts).
+  const texts: ReadonlyArray<readonly [string, readonly string[]]> = [
+    ['principal', [principal.id, principal.tenant, principal.issuer, principal.kind ?? '']],
+    ['target', [target.name, target.env, target.tenant]],
+    ['role', [input.role]],
+    ['riskTier', [input.riskTier]],
+    ['task', [input.task]],
+    ['reason', [input.reason]],
+    ['ticket', [input.ticket ?? '']],
+    ['principal groups', input.principalGroups],
+    ['actor chain', chain],
+    ['principal attributes', [...Object.keys(principal.attributes), ...Object.values(principal.attributes)]],
+    ['target attributes', [...Object.keys(target.attributes), ...Object.values(target.attributes)]],
+  ];
+  for (const [field, values] of texts) {
+    for (const text of values) if (LONE_SURROGATE.test(text)) return `${field} is not well-formed Unicode (it holds a lone surrogate)`;
+  }
   return undefined;
 }
 
-function allStrings(values: readonly unknown[]): boolean {
+/** In a `u` regular expression a surrogate pair is one code point, so this matches lone halves only. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+function allStrings(values: readonly unknown[]): values is readonly string[] {
   for (const value of values) if (typeof value !== 'string') return false;
   return true;
 }

@@ -18,6 +18,7 @@ import { StintError } from '../../core/errors.js';
 import { buildAuditEntry } from '../../audit/event.js';
 import { frontierAppend, fromHex, toHex } from '../../audit/merkle.js';
 import type { SqlExecutor, SqlRow } from './driver.js';
+import type { AuditHeadRow, AuditHeadWrites } from './audit-head-cache.js';
 import { DOC_PARAM, GRANT_COLUMNS, GRANT_SELECT, grantToParams } from './row.js';
 
 /** One entry ready to insert. */
@@ -30,27 +31,40 @@ export interface ChainedEntry {
 export interface ChainedAppend {
   readonly entries: readonly ChainedEntry[];
   readonly size: number;
-  /** The new frontier as stored (JSON array of hex roots). */
+  /** The new frontier: hex roots, largest subtree first. */
+  readonly frontier: readonly string[];
+  /** The same as stored (JSON array). */
   readonly frontierJson: string;
   readonly lastLeaf: string;
+}
+
+/** The head row `chained` leads to (what the head cache holds once the append commits). */
+export function headAfter(chained: ChainedAppend): AuditHeadRow {
+  return { size: chained.size, frontier: chained.frontier, last_leaf: chained.lastLeaf };
 }
 
 /** Columns of `audit_events` in insert order; `auditRowParams` returns values in this order. */
 const AUDIT_COLUMNS = 'seq, time, type, actor, grant_id, canonical, leaf_hash';
 const AUDIT_WIDTH = 7;
 
-/** The head row, locked until the transaction ends: this lock serialises appends across replicas. */
-export async function lockAuditHead(sql: SqlExecutor): Promise<SqlRow> {
+/**
+ * The head row, locked until the transaction ends: this lock serialises appends across
+ * replicas. With a head cache (PGlite, audit-head-cache.ts) a known head is used as it is.
+ */
+export async function lockAuditHead(sql: SqlExecutor, cache?: AuditHeadWrites): Promise<SqlRow> {
+  const known = cache?.current();
+  if (known !== undefined) return known;
   const rows = await sql.query('SELECT size, frontier, last_leaf FROM audit_head WHERE id = 1 FOR UPDATE');
   // Migration 1 inserts the row; it can only be missing if someone deleted it by hand.
   if (rows[0] === undefined) throw new StintError('audit_unavailable', 'the audit log head is missing');
+  cache?.read(rows[0] as AuditHeadRow);
   return rows[0];
 }
 
 /** Builds each entry chained to its predecessor, starting from `head`. Pure. */
 export function chainAuditEntries(head: SqlRow, events: readonly AuditEventInput[], time: number): ChainedAppend {
   let size = Number(head.size);
-  let frontier = (head.frontier as string[]).map(fromHex);
+  let frontier = (head.frontier as readonly string[]).map(fromHex);
   let prev = head.last_leaf as string;
   const entries: ChainedEntry[] = [];
   for (const input of events) {
@@ -60,7 +74,8 @@ export function chainAuditEntries(head: SqlRow, events: readonly AuditEventInput
     prev = entry.record.leafHash;
     entries.push(entry);
   }
-  return { entries, size, frontierJson: JSON.stringify(frontier.map(toHex)), lastLeaf: prev };
+  const hex = frontier.map(toHex);
+  return { entries, size, frontier: hex, frontierJson: JSON.stringify(hex), lastLeaf: prev };
 }
 
 /** `(...), (...)` placeholders for `rows` rows of `width` parameters after the first `offset`. */
@@ -89,12 +104,13 @@ export async function insertAuditRows(sql: SqlExecutor, entries: readonly Chaine
 }
 
 /** Moves the head to the end of `chained`. */
-export async function advanceAuditHead(sql: SqlExecutor, chained: ChainedAppend): Promise<void> {
+export async function advanceAuditHead(sql: SqlExecutor, chained: ChainedAppend, cache?: AuditHeadWrites): Promise<void> {
   await sql.query('UPDATE audit_head SET size = $1, frontier = $2::jsonb, last_leaf = $3 WHERE id = 1', [
     chained.size,
     chained.frontierJson,
     chained.lastLeaf,
   ]);
+  cache?.advanced(headAfter(chained));
 }
 
 /**
@@ -114,6 +130,7 @@ export async function insertGrantsWithAudit(
   events: readonly AuditEventInput[],
   time: number,
   separately: { insertGrants(grants: readonly Grant[]): Promise<void>; appendAudit(events: readonly AuditEventInput[], time: number): Promise<AuditRecord[]> },
+  cache?: AuditHeadWrites,
 ): Promise<AuditRecord[]> {
   const grantParams = grants.map(grantToParams);
   const width = GRANT_COLUMNS.length;
@@ -121,17 +138,36 @@ export async function insertGrantsWithAudit(
     await separately.insertGrants(grants);
     return separately.appendAudit(events, time);
   }
-  const chained = chainAuditEntries(await lockAuditHead(sql), events, time);
-  const eventsAt = grants.length * width;
-  const headAt = eventsAt + events.length * AUDIT_WIDTH;
-  await sql.query(
-    `WITH new_grants AS (
-        INSERT INTO grants (${GRANT_SELECT}) VALUES ${tuples(grants.length, width, 0, (c) => (c === DOC_PARAM ? '::jsonb' : ''))}
-      ), new_events AS (
-        INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES ${tuples(events.length, AUDIT_WIDTH, eventsAt)}
-      )
-      UPDATE audit_head SET size = $${headAt + 1}, frontier = $${headAt + 2}::jsonb, last_leaf = $${headAt + 3} WHERE id = 1`,
-    [...grantParams.flat(), ...auditRowParams(chained.entries), chained.size, chained.frontierJson, chained.lastLeaf],
-  );
+  const chained = chainAuditEntries(await lockAuditHead(sql, cache), events, time);
+  await sql.query(combinedStatement(grants.length, events.length), [
+    ...grantParams.flat(),
+    ...auditRowParams(chained.entries),
+    chained.size,
+    chained.frontierJson,
+    chained.lastLeaf,
+  ]);
+  cache?.advanced(headAfter(chained));
   return chained.entries.map((entry) => entry.record);
+}
+
+/** Combined statements by `grants:events` count; batches repeat a few sizes, so texts are built once. */
+const combinedStatements = new Map<string, string>();
+/** Bound on the statement texts kept (each a few KB). */
+const COMBINED_STATEMENTS_KEPT = 256;
+
+function combinedStatement(grants: number, events: number): string {
+  const key = `${grants}:${events}`;
+  let sql = combinedStatements.get(key);
+  if (sql !== undefined) return sql;
+  const width = GRANT_COLUMNS.length;
+  const eventsAt = grants * width;
+  const headAt = eventsAt + events * AUDIT_WIDTH;
+  sql = `WITH new_grants AS (
+        INSERT INTO grants (${GRANT_SELECT}) VALUES ${tuples(grants, width, 0, (c) => (c === DOC_PARAM ? '::jsonb' : ''))}
+      ), new_events AS (
+        INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES ${tuples(events, AUDIT_WIDTH, eventsAt)}
+      )
+      UPDATE audit_head SET size = $${headAt + 1}, frontier = $${headAt + 2}::jsonb, last_leaf = $${headAt + 3} WHERE id = 1`;
+  if (combinedStatements.size < COMBINED_STATEMENTS_KEPT) combinedStatements.set(key, sql);
+  return sql;
 }

@@ -18,6 +18,7 @@ import { GrantLivenessCache, SELECT_GRANT_LIVENESS, rowToLiveness, type Liveness
 import { insertGrantRows } from './grant-rows.js';
 import { lockGrantRows, updateGrantRows } from './grant-batch.js';
 import { advanceAuditHead, chainAuditEntries, insertAuditRows, insertGrantsWithAudit, lockAuditHead } from './audit-append.js';
+import { CommittedAuditHead, type AuditHeadWrites } from './audit-head-cache.js';
 import { DOC_PARAM, GRANT_COLUMNS, GRANT_SELECT, VERSION_PARAM, assertStorable, grantToParams, rowToGrant } from './row.js';
 
 /** Credential states with pending work; the `grants_credential_work` partial index covers exactly these. */
@@ -86,6 +87,8 @@ export class SqlStore implements Store {
    * (liveness.ts). PostgreSQL may be written by other replicas: it reads every time.
    */
   private readonly liveness: GrantLivenessCache | undefined;
+  /** PGlite only, for the same reason: the audit head as last committed (audit-head-cache.ts). */
+  private readonly auditHeadCache: CommittedAuditHead | undefined;
 
   /** `Store.readAuditWire`: present when the driver hands out its wire bytes (PGlite). */
   readonly readAuditWire?: (fromSeq: number, limit: number) => Promise<WireAuditBatch>;
@@ -93,6 +96,7 @@ export class SqlStore implements Store {
   constructor(private readonly driver: SqlDriver) {
     this.kind = driver.kind;
     this.liveness = driver.kind === 'pglite' ? new GrantLivenessCache() : undefined;
+    this.auditHeadCache = driver.kind === 'pglite' ? new CommittedAuditHead() : undefined;
     if (driver.exchangeWire !== undefined) {
       this.readAuditWire = async (fromSeq, limit) => {
         this.assertUsable();
@@ -110,13 +114,14 @@ export class SqlStore implements Store {
     this.assertUsable();
     const marker = { open: true };
     const writes = this.liveness?.openTransaction();
+    const head = this.auditHeadCache?.openTransaction();
     let reachedCommit = false;
     try {
       const result = await this.insideTransaction.run(marker, () =>
         this.driver.transaction(async (executor) => {
           const guarded = new GuardedExecutor(executor);
           try {
-            const result = await fn(new SqlStoreTx(guarded, writes));
+            const result = await fn(new SqlStoreTx(guarded, writes, head));
             if (guarded.failed) {
               // The database aborted the transaction at the failed statement; COMMIT would
               // silently roll back. Report it instead of pretending the work was saved.
@@ -134,10 +139,12 @@ export class SqlStore implements Store {
       );
       // Before the caller hears "committed": introspection answers from the new state at once.
       writes?.settle('committed');
+      head?.settle('committed');
       return result;
     } catch (err) {
       // A failed COMMIT may still have been applied: forget those grants rather than guess.
       writes?.settle(reachedCommit ? 'unknown' : 'rolled_back');
+      head?.settle(reachedCommit ? 'unknown' : 'rolled_back');
       throw err;
     }
   }
@@ -296,6 +303,8 @@ class SqlStoreTx implements StoreTx {
     private readonly sql: GuardedExecutor,
     /** The liveness cache's record of this transaction's grant writes (PGlite only). */
     private readonly writes: LivenessWrites | undefined,
+    /** This transaction's view of the cached audit head (PGlite only). */
+    private readonly head: AuditHeadWrites | undefined,
   ) {}
 
   async insertGrant(grant: Grant): Promise<void> {
@@ -386,7 +395,7 @@ class SqlStoreTx implements StoreTx {
   async insertGrantsWithAudit(grants: readonly Grant[], events: readonly AuditEventInput[], time: number): Promise<AuditRecord[]> {
     if (!Number.isSafeInteger(time)) throw new StintError('internal', 'audit time must be integer epoch milliseconds');
     try {
-      const records = await insertGrantsWithAudit(this.sql, grants, events, time, this);
+      const records = await insertGrantsWithAudit(this.sql, grants, events, time, this, this.head);
       // Like insertGrant: the liveness cache learns of the rows when this transaction commits.
       for (const grant of grants) this.writes?.record(grant);
       return records;
@@ -421,11 +430,11 @@ class SqlStoreTx implements StoreTx {
    * its predecessor, inserts them and advances the head (audit-append.ts).
    */
   private async appendLocked(events: readonly AuditEventInput[], time: number): Promise<AuditRecord[]> {
-    const chained = chainAuditEntries(await lockAuditHead(this.sql), events, time);
+    const chained = chainAuditEntries(await lockAuditHead(this.sql, this.head), events, time);
     for (let start = 0; start < chained.entries.length; start += AUDIT_INSERT_CHUNK) {
       await insertAuditRows(this.sql, chained.entries.slice(start, start + AUDIT_INSERT_CHUNK));
     }
-    await advanceAuditHead(this.sql, chained);
+    await advanceAuditHead(this.sql, chained, this.head);
     return chained.entries.map((entry) => entry.record);
   }
 
