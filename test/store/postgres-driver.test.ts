@@ -1,0 +1,64 @@
+/**
+ * The PostgreSQL driver sends BEGIN with a transaction's first statement (in one message when
+ * that statement has no parameters). Whatever the first statement, a transaction is atomic, a
+ * failure in it rolls everything back, and the pooled connection stays usable.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPostgresDriver } from '../../src/adapters/store-sql/postgres.js';
+import type { SqlDriver } from '../../src/adapters/store-sql/driver.js';
+import { createTestDatabase } from '../helpers/stores.js';
+
+describe('PostgreSQL driver transactions', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let driver: SqlDriver;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    // One connection: every transaction below reuses the same pooled client.
+    driver = openPostgresDriver(db.url, 1);
+    await driver.query('CREATE TABLE t (id integer PRIMARY KEY)');
+  });
+  afterAll(async () => {
+    await driver.close();
+    await db.drop();
+  });
+
+  const ids = async () => (await driver.query('SELECT id FROM t ORDER BY id')).map((r) => Number(r.id));
+
+  it('runs a parameterless first statement inside the transaction, and rolls it back with the rest', async () => {
+    await expect(
+      driver.transaction(async (tx) => {
+        const [row] = await tx.query('SELECT txid_current_if_assigned() IS NULL AS fresh');
+        expect(row).toMatchObject({ fresh: true });
+        await tx.query('INSERT INTO t (id) VALUES (1)');
+        await tx.query('INSERT INTO t (id) VALUES ($1)', [2]);
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect(await ids()).toEqual([]);
+    // Inside a transaction, now() is the transaction's start and stays put across statements.
+    const stamps = await driver.transaction(async (tx) => {
+      const first = await tx.query('SELECT now()::text AS t');
+      await tx.query('SELECT pg_sleep(0.01)');
+      const second = await tx.query('SELECT now()::text AS t, $1::int AS n', [1]);
+      await tx.query('INSERT INTO t (id) VALUES (3)');
+      return [first[0]!.t, second[0]!.t];
+    });
+    expect(stamps[0]).toBe(stamps[1]);
+    expect(await ids()).toEqual([3]);
+  });
+
+  it('rolls back after a failing parameterless first statement and keeps the connection usable', async () => {
+    await expect(driver.transaction((tx) => tx.query('SELECT * FROM no_such_table'))).rejects.toMatchObject({ code: 'store_unavailable' });
+    await expect(driver.transaction(async (tx) => tx.query('INSERT INTO t (id) VALUES (3)'))).rejects.toMatchObject({ code: 'conflict' });
+    await driver.transaction(async (tx) => {
+      await tx.query('INSERT INTO t (id) VALUES ($1)', [4]);
+    });
+    expect(await ids()).toEqual([3, 4]);
+  });
+
+  it('sends nothing for a transaction that runs no statement', async () => {
+    expect(await driver.transaction(async () => 'nothing')).toBe('nothing');
+    await expect(driver.transaction(async () => Promise.reject(new Error('before any statement')))).rejects.toThrow('before any statement');
+    expect(await ids()).toEqual([3, 4]);
+  });
+});
