@@ -13,7 +13,17 @@ export interface SqlExecutor {
    * Runs one statement and returns its rows. Driver failures are rethrown as `StintError`
    * (`store_unavailable`, or `conflict` for unique violations and serialization failures).
    */
-  query(sql: string, params?: readonly unknown[]): Promise<SqlRow[]>;
+  query(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<SqlRow[]>;
+}
+
+/** How to run one statement. */
+export interface QueryOptions {
+  /**
+   * PostgreSQL: run it as the named prepared statement `prepare` (parsed once per connection,
+   * then only bound and executed). The name must stand for this exact text, and the set of
+   * names must stay small: the server keeps each one per connection. PGlite ignores it.
+   */
+  readonly prepare?: string;
 }
 
 /** A connection source: single statements, transactions, and shutdown. */

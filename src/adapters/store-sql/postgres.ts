@@ -4,7 +4,7 @@
  * client. The connection string is kept out of every error (see `driver-errors.ts`).
  */
 import pg from 'pg';
-import type { SqlDriver, SqlExecutor, SqlRow } from './driver.js';
+import type { QueryOptions, SqlDriver, SqlExecutor, SqlRow } from './driver.js';
 import { secretsOfUrl, toStoreError } from './driver-errors.js';
 
 /** Default number of pooled connections per broker process. */
@@ -36,8 +36,8 @@ class PostgresDriver implements SqlDriver {
     private readonly secrets: readonly string[],
   ) {}
 
-  query(sql: string, params: readonly unknown[] = []): Promise<SqlRow[]> {
-    return this.run(this.pool, sql, params);
+  query(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<SqlRow[]> {
+    return this.run(this.pool, sql, params, options);
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -63,12 +63,12 @@ class PostgresDriver implements SqlDriver {
     // with), saving a round trip; a transaction that runs no statement sends nothing at all.
     let begun = false;
     const executor: SqlExecutor = {
-      query: async (sql, params = []) => {
-        if (begun) return this.run(client, sql, params);
+      query: async (sql, params = [], options) => {
+        if (begun) return this.run(client, sql, params, options);
         begun = true;
-        if (params.length > 0) {
+        if (params.length > 0 || options?.prepare !== undefined) {
           await control('BEGIN');
-          return this.run(client, sql, params);
+          return this.run(client, sql, params, options);
         }
         return this.runAfterBegin(client, sql);
       },
@@ -109,9 +109,13 @@ class PostgresDriver implements SqlDriver {
     }
   }
 
-  private async run(on: pg.Pool | pg.PoolClient, sql: string, params: readonly unknown[]): Promise<SqlRow[]> {
+  private async run(on: pg.Pool | pg.PoolClient, sql: string, params: readonly unknown[], options?: QueryOptions): Promise<SqlRow[]> {
     try {
-      const result = await on.query<SqlRow>(sql, [...params]);
+      // pg parses a named statement once per connection and only binds it afterwards.
+      const result =
+        options?.prepare !== undefined
+          ? await on.query<SqlRow>({ name: options.prepare, text: sql, values: [...params] })
+          : await on.query<SqlRow>(sql, [...params]);
       return result.rows;
     } catch (err) {
       throw toStoreError(err, this.secrets);

@@ -9,7 +9,7 @@ import type { CredentialState, Grant, GrantStatus } from '../../core/grant.js';
 import { StintError, isStintError } from '../../core/errors.js';
 import type { AuditHead, GrantFilter, GrantLiveness, PackedAuditBatch, Page, PageRequest, Store, StoreTx, StoredCheckpoint, WireAuditBatch } from '../../ports/store.js';
 import { toHex } from '../../audit/merkle.js';
-import type { SqlDriver, SqlExecutor, SqlRow } from './driver.js';
+import type { QueryOptions, SqlDriver, SqlExecutor, SqlRow } from './driver.js';
 import { clampPageSize, decodeCursor, encodeCursor } from './cursor.js';
 import { migrate } from './migrations.js';
 import { readAuditPacked } from './audit-packed.js';
@@ -460,10 +460,10 @@ class GuardedExecutor implements SqlExecutor {
 
   constructor(private readonly inner: SqlExecutor) {}
 
-  async query(sql: string, params?: readonly unknown[]): Promise<SqlRow[]> {
+  async query(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<SqlRow[]> {
     if (this.ended) throw new StintError('internal', 'the transaction has already ended');
     try {
-      return await this.inner.query(sql, params);
+      return await this.inner.query(sql, params, options);
     } catch (err) {
       this.failed = true;
       throw err;
