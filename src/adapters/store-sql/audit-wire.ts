@@ -12,6 +12,7 @@
  */
 import type { WireAuditBatch } from '../../ports/store.js';
 import type { SqlDriver } from './driver.js';
+import { concatBytes } from './bytes.js';
 
 /** The columns, in this order, that src/audit/wire-batch.ts expects (it checks their names and types). */
 export const READ_AUDIT_WIRE = `SELECT seq, time, type, actor, grant_id, canonical, leaf_hash FROM audit_events
@@ -70,13 +71,7 @@ export function readAuditWireMessage(params: readonly number[], prepared: boolea
     message('E', [cstring(''), int32(0)]),
     message('S', []),
   ];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** Whether the statement is prepared in the driver's session (PGlite: one session per driver). */

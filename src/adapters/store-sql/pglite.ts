@@ -12,6 +12,7 @@ import type { QueryOptions, SqlDriver, SqlExecutor, SqlRow } from './driver.js';
 import { toStoreError } from './driver-errors.js';
 import { StintError } from '../../core/errors.js';
 import { acquireDataDirLock, type DataDirLock } from './lock.js';
+import { concatBytes } from './bytes.js';
 
 /** PGlite's in-memory data directory prefix: no files, no lock. For quick tests only. */
 export const MEMORY_DATA_DIR = 'memory://';
@@ -127,7 +128,7 @@ class PgliteDriver implements SqlDriver {
     parts.push(serialize.bind({ statement: name, values: params.map(wireValue) }), serialize.execute({}), serialize.sync());
     let messages: readonly { name: string }[];
     try {
-      ({ messages } = await this.db.runExclusive(() => this.db.execProtocol(concat(parts), { syncToFs: false, throwOnError: false })));
+      ({ messages } = await this.db.runExclusive(() => this.db.execProtocol(concatBytes(parts), { syncToFs: false, throwOnError: false })));
     } catch (err) {
       throw toStoreError(err, NO_SECRETS);
     }
@@ -184,16 +185,6 @@ function wireValue(value: unknown): string | Uint8Array | null {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
   throw new StintError('internal', `a prepared statement parameter of type ${typeof value}`);
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 async function runQuery(
