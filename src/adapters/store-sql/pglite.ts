@@ -124,7 +124,8 @@ class PgliteDriver implements SqlDriver {
   private async runPrepared(sql: string, params: readonly unknown[], name: string): Promise<SqlRow[]> {
     const { serialize } = protocol;
     const parts: Uint8Array[] = [];
-    if (!this.prepared.has(name)) parts.push(serialize.parse({ name, text: sql, types: [] }));
+    // Close first (no error when there is none): a statement this Set lost track of is replaced.
+    if (!this.prepared.has(name)) parts.push(serialize.close({ type: 'S', name }), serialize.parse({ name, text: sql, types: [] }));
     parts.push(serialize.bind({ statement: name, values: params.map(wireValue) }), serialize.execute({}), serialize.sync());
     let messages: readonly { name: string }[];
     try {

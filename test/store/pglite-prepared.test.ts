@@ -1,0 +1,57 @@
+/**
+ * PGlite prepared statements inside a transaction (pglite.ts, `runPrepared`): parsed once per
+ * session, bound and executed as one message, errors mapped like any statement's, and a
+ * statement whose preparation the driver lost track of is prepared again rather than failing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MEMORY_DATA_DIR, openPgliteDriver } from '../../src/adapters/store-sql/pglite.js';
+import type { SqlDriver } from '../../src/adapters/store-sql/driver.js';
+
+describe('PGlite prepared statements', () => {
+  let driver: SqlDriver;
+  beforeAll(async () => {
+    driver = await openPgliteDriver(MEMORY_DATA_DIR);
+    await driver.query('CREATE TABLE t (id integer PRIMARY KEY, flag boolean NOT NULL, data bytea, note text)');
+  });
+  afterAll(async () => {
+    await driver.close();
+  });
+
+  const insert = 'INSERT INTO t (id, flag, data, note) VALUES ($1, $2, $3, $4)';
+  const rows = async () => driver.query('SELECT id, flag, encode(data, \'hex\') AS data, note FROM t ORDER BY id');
+
+  it('writes every parameter type as query() would, and rolls back with the transaction', async () => {
+    await driver.transaction(async (tx) => {
+      await tx.query(insert, [1, true, new Uint8Array([0, 255]), 'a'], { prepare: 'ins' });
+      await tx.query(insert, [2, false, null, null], { prepare: 'ins' });
+    });
+    await expect(
+      driver.transaction(async (tx) => {
+        await tx.query(insert, [3, true, null, 'x'], { prepare: 'ins' });
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect(await rows()).toEqual([
+      { id: 1, flag: true, data: '00ff', note: 'a' },
+      { id: 2, flag: false, data: null, note: null },
+    ]);
+  });
+
+  it('maps a unique violation to conflict, and the statement stays usable', async () => {
+    await expect(driver.transaction((tx) => tx.query(insert, [1, true, null, 'dup'], { prepare: 'ins' }))).rejects.toMatchObject({ code: 'conflict' });
+    await driver.transaction((tx) => tx.query(insert, [4, true, null, 'b'], { prepare: 'ins' }));
+    expect((await rows()).map((r) => r.id)).toEqual([1, 2, 4]);
+  });
+
+  it('prepares again a statement the driver lost track of', async () => {
+    (driver as unknown as { prepared: Set<string> }).prepared.clear();
+    await driver.transaction((tx) => tx.query(insert, [5, false, null, 'c'], { prepare: 'ins' }));
+    expect((await rows()).map((r) => r.id)).toEqual([1, 2, 4, 5]);
+  });
+
+  it('refuses a prepared statement that returns rows, and a parameter it cannot send', async () => {
+    await expect(driver.transaction((tx) => tx.query('SELECT id FROM t WHERE id = $1', [1], { prepare: 'sel' }))).rejects.toMatchObject({ code: 'internal' });
+    await expect(driver.transaction((tx) => tx.query(insert, [6, true, null, { a: 1 }], { prepare: 'ins' }))).rejects.toMatchObject({ code: 'internal' });
+    expect((await rows()).map((r) => r.id)).toEqual([1, 2, 4, 5]);
+  });
+});
