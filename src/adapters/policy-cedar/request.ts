@@ -106,51 +106,37 @@ const BOOLEAN_FIELDS = ['approved', 'breakGlass', 'isExtension', 'dpopBound', 'b
  * The schema's types, checked in JavaScript: the input comes from the broker and its types say
  * so, but a broker bug that passed a number where the schema says String must deny with a
  * reason, never reach a policy as a Long (`context.riskTier == "critical"` would then simply be
- * false, and a forbid on it would not apply).
+ * false, and a forbid on it would not apply). Every text is also checked for a lone UTF-16
+ * surrogate, which Cedar cannot take: here, for every value, so a request is refused the same
+ * way whether or not the value would be sent (reads.ts).
  */
 function firstTypeError(input: PolicyInput): string | undefined {
   const { principal, target } = input;
-  for (const field of STRING_FIELDS) if (typeof input[field] !== 'string') return `${field} must be a string`;
   for (const field of BOOLEAN_FIELDS) if (typeof input[field] !== 'boolean') return `${field} must be a boolean`;
-  if (input.ticket !== undefined && typeof input.ticket !== 'string') return 'ticket must be a string';
-  if (typeof principal.tenant !== 'string' || typeof principal.issuer !== 'string') return 'principal tenant and issuer must be strings';
-  if (principal.kind !== undefined && typeof principal.kind !== 'string') return 'principal kind must be a string';
-  if (typeof target.name !== 'string' || typeof target.env !== 'string' || typeof target.tenant !== 'string') {
-    return 'target name, env and tenant must be strings';
-  }
-  if (!allStrings(Object.values(principal.attributes))) return 'principal attributes must be strings';
-  if (!allStrings(Object.values(target.attributes))) return 'target attributes must be strings';
-  if (!Array.isArray(input.principalGroups) || !allStrings(input.principalGroups)) return 'principal groups must be strings';
   const chain = principal.actorChain ?? [];
-  if (!Array.isArray(chain) || !allStrings(chain)) return 'actor chain must be strings';
-  // Cedar cannot take a lone UTF-16 surrogate, wherever it is. Checked here, for every value,
-  // so a request is refused the same way whether or not the value would be sent (reads.ts).
-  const texts: ReadonlyArray<readonly [string, readonly string[]]> = [
-    ['principal', [principal.id, principal.tenant, principal.issuer, principal.kind ?? '']],
-    ['target', [target.name, target.env, target.tenant]],
-    ['role', [input.role]],
-    ['riskTier', [input.riskTier]],
-    ['task', [input.task]],
-    ['reason', [input.reason]],
-    ['ticket', [input.ticket ?? '']],
-    ['principal groups', input.principalGroups],
-    ['actor chain', chain],
-    ['principal attributes', [...Object.keys(principal.attributes), ...Object.values(principal.attributes)]],
-    ['target attributes', [...Object.keys(target.attributes), ...Object.values(target.attributes)]],
+  // [what, its values, what each must be]
+  const texts: ReadonlyArray<readonly [string, unknown, string]> = [
+    ...STRING_FIELDS.map((field) => [field, [input[field]], 'a string'] as const),
+    ['ticket', input.ticket === undefined ? [] : [input.ticket], 'a string'],
+    ['principal', [principal.id, principal.tenant, principal.issuer, ...(principal.kind === undefined ? [] : [principal.kind])], 'strings'],
+    ['target', [target.name, target.env, target.tenant], 'strings'],
+    ['principal groups', input.principalGroups, 'strings'],
+    ['actor chain', chain, 'strings'],
+    ['principal attributes', [...Object.keys(principal.attributes), ...Object.values(principal.attributes)], 'strings'],
+    ['target attributes', [...Object.keys(target.attributes), ...Object.values(target.attributes)], 'strings'],
   ];
-  for (const [field, values] of texts) {
-    for (const text of values) if (LONE_SURROGATE.test(text)) return `${field} is not well-formed Unicode (it holds a lone surrogate)`;
+  for (const [field, values, kind] of texts) {
+    if (!Array.isArray(values)) return `${field} must be ${kind}`;
+    for (const value of values as unknown[]) {
+      if (typeof value !== 'string') return `${field} must be ${kind}`;
+      if (LONE_SURROGATE.test(value)) return `${field} is not well-formed Unicode (it holds a lone surrogate)`;
+    }
   }
   return undefined;
 }
 
 /** In a `u` regular expression a surrogate pair is one code point, so this matches lone halves only. */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
-
-function allStrings(values: readonly unknown[]): values is readonly string[] {
-  for (const value of values) if (typeof value !== 'string') return false;
-  return true;
-}
 
 /** `record[key]` when it is the record's own property, else `''` (never an inherited `constructor`). */
 function ownValue(record: Readonly<Record<string, string>>, key: string): string {
