@@ -112,8 +112,10 @@ class PgliteDriver implements SqlDriver {
   /**
    * Runs `sql` as the named prepared statement `name` inside the open transaction: Parse once per
    * session, then only Bind, Execute and Sync, sent as one message. PGlite's `query` parses,
-   * describes and binds every statement anew in five protocol calls; for the group commit's
-   * ~370-parameter insert that was ~0.35 ms of each batch (docs/benchmarks.md, "Issuance").
+   * describes and binds every statement anew in six protocol calls into the WASM module, each
+   * with its own fixed cost; for the group commit's ~370-parameter insert this halved the
+   * commit (docs/benchmarks.md, "What changed in session 4"). Rows are not parsed here, so
+   * `query` stays the path for every statement that returns any.
    * Parameters go as PostgreSQL reads them: text (numbers and booleans as their decimal and
    * `true`/`false` text), binary for bytes, NULL for null. Only for statements that return no
    * rows (the answer is not parsed into rows): one that does is refused.
