@@ -3,6 +3,7 @@
  * that statement has no parameters). Whatever the first statement, a transaction is atomic, a
  * failure in it rolls everything back, and the pooled connection stays usable.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresDriver } from '../../src/adapters/store-sql/postgres.js';
 import type { SqlDriver } from '../../src/adapters/store-sql/driver.js';
@@ -56,7 +57,31 @@ describe('PostgreSQL driver transactions', () => {
     expect(await ids()).toEqual([3, 4]);
   });
 
+  /** The query texts the driver hands to pg (each one message to the server) while `fn` runs. */
+  async function sent(fn: () => Promise<unknown>): Promise<string[]> {
+    const texts: string[] = [];
+    const original = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const first = args[0];
+      texts.push(typeof first === 'string' ? first : (first as { text: string }).text);
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof original;
+    try {
+      await fn().catch(() => undefined);
+    } finally {
+      pg.Client.prototype.query = original;
+    }
+    return texts;
+  }
+
+  it('sends BEGIN in the same message as a parameterless first statement, and apart from one with parameters', async () => {
+    expect(await sent(() => driver.transaction((tx) => tx.query('SELECT 1 AS one')))).toEqual(['BEGIN; SELECT 1 AS one', 'COMMIT']);
+    expect(await sent(() => driver.transaction((tx) => tx.query('SELECT $1::int AS n', [1])))).toEqual(['BEGIN', 'SELECT $1::int AS n', 'COMMIT']);
+  });
+
   it('sends nothing for a transaction that runs no statement', async () => {
+    expect(await sent(() => driver.transaction(async () => 'nothing'))).toEqual([]);
+    expect(await sent(() => driver.transaction(async () => Promise.reject(new Error('before any statement'))))).toEqual([]);
     expect(await driver.transaction(async () => 'nothing')).toBe('nothing');
     await expect(driver.transaction(async () => Promise.reject(new Error('before any statement')))).rejects.toThrow('before any statement');
     expect(await ids()).toEqual([3, 4]);
