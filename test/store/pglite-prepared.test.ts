@@ -3,6 +3,7 @@
  * session, bound and executed as one message, errors mapped like any statement's, and a
  * statement whose preparation the driver lost track of is prepared again rather than failing.
  */
+import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEMORY_DATA_DIR, openPgliteDriver } from '../../src/adapters/store-sql/pglite.js';
 import type { SqlDriver } from '../../src/adapters/store-sql/driver.js';
@@ -41,6 +42,24 @@ describe('PGlite prepared statements', () => {
     await expect(driver.transaction((tx) => tx.query(insert, [1, true, null, 'dup'], { prepare: 'ins' }))).rejects.toMatchObject({ code: 'conflict' });
     await driver.transaction((tx) => tx.query(insert, [4, true, null, 'b'], { prepare: 'ins' }));
     expect((await rows()).map((r) => r.id)).toEqual([1, 2, 4]);
+  });
+
+  it('parses once per session: later batches send Bind, Execute and Sync only, in one call', async () => {
+    const firstMessages: string[] = [];
+    const original = PGlite.prototype.execProtocol;
+    PGlite.prototype.execProtocol = function (this: PGlite, message: Uint8Array, ...rest: unknown[]) {
+      firstMessages.push(String.fromCharCode(message[0]!));
+      return (original as (...a: unknown[]) => ReturnType<typeof original>).call(this, message, ...rest);
+    } as typeof original;
+    try {
+      await driver.transaction((tx) => tx.query(insert, [10, true, null, 'p'], { prepare: 'ins-once' }));
+      await driver.transaction((tx) => tx.query(insert, [11, true, null, 'q'], { prepare: 'ins-once' }));
+    } finally {
+      PGlite.prototype.execProtocol = original;
+    }
+    // Close + Parse the first time ('C'), then Bind ('B'); one execProtocol call per statement.
+    expect(firstMessages).toEqual(['C', 'B']);
+    await driver.query('DELETE FROM t WHERE id >= 10');
   });
 
   it('prepares again a statement the driver lost track of', async () => {
