@@ -1,10 +1,11 @@
 /**
- * The evaluator sends requests to Cedar without the schema (evaluator.ts), and only the values
- * some policy can read (reads.ts): `cedarRequestOf` checks every value's type, the evaluator
- * refuses undeclared actions, and the walk of the policies decides what is left out. This test
- * holds both to Cedar itself: on random requests (well-typed, ill-typed, unknown roles), an
- * evaluator sending everything with `checkRequestsAgainstSchema` must give the same decision,
- * determining policies and errors, and whatever Cedar's validation refuses must be denied.
+ * The evaluator sends requests to Cedar without the schema (evaluator.ts), only to the policies
+ * that could apply (slices.ts), and only the values those can read (reads.ts): `cedarRequestOf`
+ * checks every value's type, the evaluator refuses undeclared actions, and walks of the policies
+ * decide what is left out. This test holds all of it to Cedar itself: on random requests
+ * (well-typed, ill-typed, unknown roles), an evaluator sending everything to the whole set with
+ * `checkRequestsAgainstSchema` must give the same decision, determining policies and errors,
+ * and whatever Cedar's validation refuses must be denied.
  */
 import fc from 'fast-check';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +56,26 @@ const PARTIAL = `
 const WHOLE_CONTEXT = `
 @id("w-context") permit (principal, action, resource) when { (if context.approved then context else context).task == "migrate" };
 @id("w-set") permit (principal, action, resource) when { [context].contains(context) && context.breakGlass };
+`;
+
+/**
+ * Policies the slicing must get exactly right: guards (leading boolean context tests) in every
+ * position, one behind a conjunct that errors (integer overflow: `ttlSeconds * 2^62` overflows
+ * for most TTLs), a guard in a second `when` clause, an `unless` first, a guard under `||`,
+ * and scopes on principal type, principal uid and action lists.
+ */
+const GUARDS = `
+@id("g-approved") permit (principal, action == Stint::Action::"write", resource) when { context.approved && context.ttlSeconds * 4611686018427387904 > 0 };
+@id("g-not-break-glass") forbid (principal, action, resource) when { !context.breakGlass && context.task == "stop" };
+@id("g-two-clauses") permit (principal, action == Stint::Action::"write", resource) when { context.isExtension } when { context.dpop && resource.env == "prod" };
+@id("g-after-error") permit (principal is Stint::Human, action == Stint::Action::"admin", resource) when { context.ttlSeconds * 4611686018427387904 > 0 && context.approved };
+@id("g-unless-first") permit (principal, action in [Stint::Action::"write"], resource) unless { context.ttlSeconds * 4611686018427387904 > 0 } when { context.delegated };
+@id("g-or") permit (principal is Stint::Human, action, resource) when { context.businessHours || context.approved && context.ttlSeconds * 4611686018427387904 > 0 };
+@id("g-human") permit (principal is Stint::Human, action in [Stint::Action::"read", Stint::Action::"admin"], resource) when { !context.approved };
+@id("g-uid") forbid (principal == Stint::Workload::"deploy-bot", action, resource) when { context.breakGlass && principal.team == "payments" };
+@id("g-nested") permit (principal, action, resource) when { (context.approved && !context.delegated) && (!!context.businessHours && principal.tenant == "default") };
+@id("g-unless-guard") permit (principal is Stint::Workload, action == Stint::Action::"read", resource) unless { context.approved } when { context.ttlSeconds <= 900 };
+@id("g-not-a-guard") permit (principal is Stint::Workload, action == Stint::Action::"admin", resource) when { context.approved == context.breakGlass };
 `;
 
 /** A value of the wrong type for the schema, for one field at a time. */
@@ -117,7 +138,8 @@ describe.each([
   ['one permit per attribute and context field', dirWith(PROBES)],
   ['policies that read some fields only', dirWith(PARTIAL)],
   ['a policy that uses the whole context', dirWith(WHOLE_CONTEXT)],
-])('%s: sending what policies read, without the schema, gives the answers of sending everything with it', (_name, dirOf) => {
+  ['guards and scopes that slicing leaves out', dirWith(GUARDS)],
+])('%s: sending what the policies that could apply read, without the schema, gives the answers of sending everything to all of them with it', (_name, dirOf) => {
   let evaluators: { fast: CedarPolicyEvaluator; checked: CedarPolicyEvaluator };
   beforeAll(async () => {
     evaluators = await pair(await dirOf());

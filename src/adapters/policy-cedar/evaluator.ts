@@ -16,6 +16,7 @@ import type { AuthorizationAnswer } from '@cedar-policy/cedar-wasm/nodejs';
 import type { PolicyAnswer, PolicyEvaluator, PolicyInput } from '../../ports/policy.js';
 import { cedarRequestOf } from './request.js';
 import { READS_EVERYTHING, type PolicyReads } from './reads.js';
+import type { PolicySlices } from './slices.js';
 
 /** Names under which Cedar caches this evaluator's parsed policy set and schema. */
 export interface PreparsedNames {
@@ -31,6 +32,8 @@ export interface EvaluatorOptions {
   readonly checkRequestsAgainstSchema?: boolean;
   /** What the policies can read (reads.ts); only that is sent. Default: everything. */
   readonly reads?: PolicyReads;
+  /** Per-request slices of the set (slices.ts); without, every request goes to the whole set. */
+  readonly slices?: PolicySlices;
 }
 
 /** A policy's id and, for a permit, its `@approvals("N")`. */
@@ -51,6 +54,7 @@ export class CedarPolicyEvaluator implements PolicyEvaluator {
   private readonly approvalsById: ReadonlyMap<string, number>;
   private readonly actions: ReadonlySet<string>;
   private readonly reads: PolicyReads;
+  private readonly slices: PolicySlices | undefined;
   private readonly schemaCheck: { readonly preparsedSchemaName: string; readonly validateRequest: true } | Record<string, never>;
 
   /**
@@ -67,6 +71,7 @@ export class CedarPolicyEvaluator implements PolicyEvaluator {
   ) {
     this.actions = new Set(options.actions);
     this.reads = options.reads ?? READS_EVERYTHING;
+    this.slices = options.slices;
     this.schemaCheck = options.checkRequestsAgainstSchema === true ? { preparsedSchemaName: names.schemaName, validateRequest: true } : {};
     this.policyIds = Object.freeze(policies.map((p) => p.id));
     this.positions = new Map(policies.map((p, i) => [p.id, i]));
@@ -77,21 +82,27 @@ export class CedarPolicyEvaluator implements PolicyEvaluator {
   evaluate(input: PolicyInput): PolicyAnswer {
     let answer: AuthorizationAnswer;
     try {
-      const built = cedarRequestOf(input, this.reads);
+      // The slice is picked before the request is checked; a request that fails the checks is
+      // refused the same way whichever slice it would have gone to (request.ts checks all
+      // values). An undeclared action is refused below and gets no slice of its own.
+      const slice = this.actions.has(input.role) ? this.slices?.sliceFor(input) : undefined;
+      const built = cedarRequestOf(input, slice?.reads ?? this.reads);
       if ('error' in built) return denied([`invalid request: ${built.error}`]);
       // What Cedar's request validation would refuse first: an action the schema does not declare.
       if (!this.actions.has(input.role)) return denied([`invalid request: action ${JSON.stringify(input.role)} is not declared in the schema (no configured role has this name)`]);
-      answer = statefulIsAuthorized({ ...built.request, preparsedPolicySetId: this.names.policySetId, ...this.schemaCheck });
+      answer = statefulIsAuthorized({ ...built.request, preparsedPolicySetId: slice?.policySetId ?? this.names.policySetId, ...this.schemaCheck });
     } catch (e) {
       // The WASM glue throws on input serde cannot read (e.g. a lone UTF-16 surrogate).
       return denied([`Cedar could not take the request: ${e instanceof Error ? e.message : String(e)}`]);
     }
     if (answer.type === 'failure') return denied(answer.errors.map((e) => `Cedar refused the request: ${e.message}`));
     const { decision, diagnostics } = answer.response;
-    const errors = diagnostics.errors.map((e) => `policy "${e.policyId}": ${e.error.message}`);
+    // Load order (file name, then position), so the stored and shown ids and errors never
+    // depend on Cedar's internal iteration order (which also differs between slices).
+    const errors = [...diagnostics.errors]
+      .sort((a, b) => this.loadOrder(a.policyId) - this.loadOrder(b.policyId))
+      .map((e) => `policy "${e.policyId}": ${e.error.message}`);
     const allowed = decision === 'allow' && errors.length === 0;
-    // Load order (file name, then position), so the stored and shown ids never depend on Cedar's
-    // internal iteration order.
     const policies = [...diagnostics.reason].sort((a, b) => this.loadOrder(a) - this.loadOrder(b));
     if (!allowed) return { allowed, policies, errors };
     let approvals: number | undefined;

@@ -14,6 +14,7 @@ import { policyInvalid, type PolicyProblem } from './problems.js';
 import { cedarSchemaText } from './schema.js';
 import { validatePolicies } from './validate.js';
 import { policyReads, READS_EVERYTHING } from './reads.js';
+import { PolicySlices } from './slices.js';
 
 /** Where the policies are and which actions exist. */
 export interface LoadCedarPoliciesOptions {
@@ -23,7 +24,10 @@ export interface LoadCedarPoliciesOptions {
   readonly roleNames: readonly string[];
   /** Have Cedar validate every request against the schema too (tests; see evaluator.ts). */
   readonly checkRequestsAgainstSchema?: boolean;
-  /** Send Cedar every value, not only what the policies can read (tests; see reads.ts). */
+  /**
+   * Send Cedar the whole policy set and every value, not only the policies that could apply
+   * and what they read (tests; see slices.ts and reads.ts).
+   */
   readonly sendEverything?: boolean;
 }
 
@@ -67,9 +71,11 @@ export async function loadCedarPolicies(opts: LoadCedarPoliciesOptions): Promise
   ] as const) {
     if (answer.type === 'failure') throw new StintError('policy_invalid', `Cedar refused ${what}: ${answer.errors.map((e) => e.message).join('; ')}`);
   }
+  const whole = opts.sendEverything !== true;
   return new CedarPolicyEvaluator(names, policies, report.warnings, {
     actions: opts.roleNames,
-    reads: opts.sendEverything === true ? READS_EVERYTHING : policyReads(policies.map((p) => p.conditions)),
+    reads: whole ? policyReads(policies.map((p) => p.conditions)) : READS_EVERYTHING,
+    ...(whole ? { slices: new PolicySlices(policies, names.policySetId) } : {}),
     ...(opts.checkRequestsAgainstSchema === true ? { checkRequestsAgainstSchema: true } : {}),
   });
 }

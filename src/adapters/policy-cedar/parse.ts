@@ -26,6 +26,8 @@ export interface ParsedPolicy {
   readonly effect: Effect;
   /** The policy's `when`/`unless` conditions in Cedar's JSON policy format (what reads.ts walks). */
   readonly conditions: unknown;
+  /** Its principal and action scope in the same format (what slices.ts matches). */
+  readonly scope: { readonly principal: unknown; readonly action: unknown };
   /** `@approvals("N")` of a permit. */
   readonly approvals?: number;
   readonly file: string;
@@ -55,6 +57,7 @@ export function parsePolicyFile(file: PolicyFile): { policies: ParsedPolicy[]; p
       text: slice.text,
       effect: parsed.json.effect,
       conditions: parsed.json.conditions,
+      scope: { principal: parsed.json.principal, action: parsed.json.action },
       ...(annotations.approvals === undefined ? {} : { approvals: annotations.approvals }),
       file: file.path,
       start,

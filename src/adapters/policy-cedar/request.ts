@@ -23,6 +23,27 @@ export interface CedarRequest {
   readonly entities: EntityJson[];
 }
 
+/**
+ * The boolean context fields every request carries, and how each is read off the input: the
+ * context below is built from this table, and policy slices (slices.ts) read the same values
+ * to pick a request's policies, so the two can never disagree.
+ */
+export const BOOLEAN_CONTEXT = {
+  approved: (input: PolicyInput): unknown => input.approved,
+  breakGlass: (input: PolicyInput): unknown => input.breakGlass,
+  isExtension: (input: PolicyInput): unknown => input.isExtension,
+  businessHours: (input: PolicyInput): unknown => input.businessHours,
+  dpop: (input: PolicyInput): unknown => input.dpopBound,
+  delegated: (input: PolicyInput): unknown => {
+    const chain = input.principal.actorChain ?? [];
+    return Array.isArray(chain) ? chain.length > 0 : undefined;
+  },
+} as const satisfies Record<string, (input: PolicyInput) => unknown>;
+
+/** A boolean context field every request carries. */
+export type BooleanContextField = keyof typeof BOOLEAN_CONTEXT;
+const BOOLEAN_CONTEXT_FIELDS = Object.keys(BOOLEAN_CONTEXT) as BooleanContextField[];
+
 /** Largest epoch ms a JS Date holds (ECMA-262 21.4.1.1); beyond it toISOString throws. */
 const MAX_DATE_MS = 8.64e15;
 // Cedar's datetime() takes `YYYY-MM-DD...`: four-digit years only.
@@ -82,15 +103,11 @@ export function cedarRequestOf(input: PolicyInput, reads: PolicyReads = READS_EV
     riskTier: input.riskTier,
     task: input.task,
     reason: input.reason,
-    approved: input.approved,
-    breakGlass: input.breakGlass,
-    isExtension: input.isExtension,
-    businessHours: input.businessHours,
     now: { __extn: { fn: 'datetime', arg: now } },
-    delegated: actorChain.length > 0,
-    dpop: input.dpopBound,
     actorChain: [...actorChain],
   };
+  // Checked above (firstTypeError): each of these is a boolean.
+  for (const field of BOOLEAN_CONTEXT_FIELDS) context[field] = BOOLEAN_CONTEXT[field](input) as boolean;
   // A blank ticket is no ticket: `context has ticket` must mean a reference was given.
   if (input.ticket !== undefined && input.ticket.trim() !== '') context.ticket = input.ticket;
 
