@@ -15,13 +15,22 @@ export function canonicalize(value: unknown): string {
       if (!Number.isFinite(value)) throw new TypeError('canonicalize: non-finite number');
       return JSON.stringify(value);
     case 'object': {
-      if (Array.isArray(value)) return `[${value.map((v) => canonicalize(v)).join(',')}]`;
+      // Plain loops and one string: every audit event is canonicalised on the append path.
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalize(value[i]);
+        return `${out}]`;
+      }
       const obj = value as Record<string, unknown>;
       // Default Array.prototype.sort compares UTF-16 code units, as RFC 8785 3.2.3 requires.
-      const keys = Object.keys(obj)
-        .filter((k) => obj[k] !== undefined)
-        .sort();
-      return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalize(obj[k])}`).join(',')}}`;
+      const keys = Object.keys(obj).sort();
+      let out = '{';
+      for (const key of keys) {
+        const member = obj[key];
+        if (member === undefined) continue;
+        out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalize(member)}`;
+      }
+      return `${out}}`;
     }
     default:
       throw new TypeError(`canonicalize: cannot encode ${typeof value}`);

@@ -4,16 +4,19 @@
  * of the perfect subtrees that cover [0, size), largest first: it lets the log append in
  * O(log n) and compute its root without reading any stored leaf.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 const LEAF_PREFIX = Buffer.from([0x00]);
 const NODE_PREFIX = Buffer.from([0x01]);
 
 /** SHA-256(0x00 || data). */
 export function leafHash(data: Uint8Array | string): Uint8Array {
+  // One-shot `hash` (Node >= 20.12) is ~40% cheaper than a Hash object, and the append path
+  // hashes every event; "\u0000" is the single byte 0x00 in UTF-8, so this is 0x00 || data.
+  if (typeof data === 'string') return new Uint8Array(hash('sha256', `\u0000${data}`, 'buffer'));
   const h = createHash('sha256');
   h.update(LEAF_PREFIX);
-  h.update(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+  h.update(data);
   return new Uint8Array(h.digest());
 }
 
