@@ -38,6 +38,8 @@ export interface IssuanceOptions {
   readonly grants: number;
   /** Concurrent callers, for Stint and the reference alike. */
   readonly concurrency: number;
+  /** Warm-up before each measured run, Stint and reference alike (measure.ts `WarmUp`). */
+  readonly warmUpMs: number;
 }
 
 /** Result of {@link benchIssuance}. */
@@ -86,8 +88,11 @@ async function measureRawInsert(ws: BenchWorkspace, state: BenchState, doc: stri
   const close = ws.cleanup.add('close raw-insert driver', () => driver.close());
   try {
     await driver.query(RAW_TABLE);
-    return await measureWarm(opts.grants, opts.concurrency, () =>
-      driver.transaction((tx) => tx.query(RAW_INSERT, [timeSortableId(Date.now()), doc])),
+    return await measureWarm(
+      opts.grants,
+      opts.concurrency,
+      () => driver.transaction((tx) => tx.query(RAW_INSERT, [timeSortableId(Date.now()), doc])),
+      { warmUpMs: opts.warmUpMs },
     );
   } finally {
     await close();
@@ -105,7 +110,7 @@ async function measureInProcess(ws: BenchWorkspace, state: BenchState, opts: Iss
       if (result.grant.status !== 'active' || result.accessToken === undefined) {
         throw new Error(`the bench request was not issued at once (status ${result.grant.status})`);
       }
-    });
+    }, { warmUpMs: opts.warmUpMs });
   } finally {
     await broker.stop();
   }
@@ -126,7 +131,7 @@ async function measureHttp(ws: BenchWorkspace, state: BenchState, opts: Issuance
       if (body.grant.status !== 'active' || typeof body.accessToken !== 'string') {
         throw new Error(`the bench request was not issued at once (status ${body.grant.status})`);
       }
-    });
+    }, { warmUpMs: opts.warmUpMs });
   } finally {
     client.close();
     await child.stop();

@@ -40,10 +40,27 @@ export function warmUpCount(total: number): number {
   return Math.max(5, Math.min(500, Math.floor(total / 10)));
 }
 
-/** Runs `op` like `measureRate`, after a warm-up of `warmUpCount(total)` operations. */
-export async function measureWarm(total: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<Rate> {
-  const warm = warmUpCount(total);
-  await measureRate(warm, concurrency, (i) => op(total + i));
+/** How long {@link measureWarm} warms up. */
+export interface WarmUp {
+  /**
+   * Keep warming up (in rounds of `warmUpCount(total)` operations) until this many ms have
+   * passed: V8 goes on optimising the JavaScript and tiering up WebAssembly for seconds, so a
+   * short warm-up measures a process that is still getting faster. Default 0: one round.
+   * `op` then also sees indices beyond `total + warmUpCount(total)`.
+   */
+  readonly warmUpMs?: number;
+}
+
+/** Runs `op` like `measureRate`, after a warm-up of at least `warmUpCount(total)` operations. */
+export async function measureWarm(total: number, concurrency: number, op: (i: number) => Promise<unknown>, warmUp: WarmUp = {}): Promise<Rate> {
+  const round = warmUpCount(total);
+  const started = performance.now();
+  let offset = total;
+  do {
+    const from = offset;
+    await measureRate(round, concurrency, (i) => op(from + i));
+    offset += round;
+  } while (performance.now() - started < (warmUp.warmUpMs ?? 0));
   return measureRate(total, concurrency, op);
 }
 

