@@ -24,13 +24,13 @@ export function canonicalize(value: unknown): string {
       const obj = value as Record<string, unknown>;
       // Default Array.prototype.sort compares UTF-16 code units, as RFC 8785 3.2.3 requires.
       const keys = Object.keys(obj).sort();
-      let out = '{';
+      let out = '';
       for (const key of keys) {
         const member = obj[key];
         if (member === undefined) continue;
-        out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalize(member)}`;
+        out += `${out === '' ? '' : ','}${JSON.stringify(key)}:${canonicalize(member)}`;
       }
-      return `${out}}`;
+      return `{${out}}`;
     }
     default:
       throw new TypeError(`canonicalize: cannot encode ${typeof value}`);
