@@ -70,6 +70,37 @@ describe('PolicySlices on the example policies', () => {
   });
 });
 
+describe('PolicySlices bounds', () => {
+  it('makes at most 512 slices; requests of further shapes get none (the whole set decides them)', () => {
+    const policy = parsed(
+      'permit (principal, action, resource) when { context.approved && context.breakGlass && context.isExtension && context.businessHours && context.dpop && context.delegated };',
+    );
+    const slices = new PolicySlices([policy], `test-${Math.random()}`);
+    const roles = ['r1', 'r2', 'r3', 'r4', 'r5'];
+    let made = 0;
+    let refused = 0;
+    for (const principal of [principals.deployBot, principals.carol]) {
+      for (const role of roles) {
+        for (let bits = 0; bits < 64; bits++) {
+          const flag = (i: number) => (bits & (1 << i)) !== 0;
+          const input = {
+            ...request({ principal: { ...principal, ...(flag(5) ? { actorChain: ['human:alice'] } : {}) }, target: 'orders-db', role }),
+            approved: flag(0),
+            breakGlass: flag(1),
+            isExtension: flag(2),
+            businessHours: flag(3),
+            dpopBound: flag(4),
+          };
+          if (slices.sliceFor(input) === undefined) refused += 1;
+          else made += 1;
+        }
+      }
+    }
+    expect(made).toBe(512);
+    expect(refused).toBe(2 * 5 * 64 - 512);
+  });
+});
+
 describe('guardsOf', () => {
   it('takes leading boolean context tests of leading when clauses, up to anything else', () => {
     expect(guardsOf(parsed('permit (principal, action, resource) when { context.approved && !context.breakGlass && context.task == "" && context.dpop };').conditions)).toEqual([

@@ -50,10 +50,12 @@ export interface PolicySlice {
 }
 
 /**
- * Slices are made on first use and kept (Cedar offers no way to drop a preparsed set); past
- * this many, requests of a new shape use the whole set, which is always correct.
+ * Slices are made on first use and kept (Cedar offers no way to drop a preparsed set, and each
+ * holds its own parsed copy of its policies); past this many slices, or this many policies in
+ * all of them together, requests of a new shape use the whole set, which is always correct.
  */
 const MAX_SLICES = 512;
+const MAX_SLICED_POLICIES = 20_000;
 
 const PRINCIPAL_TYPES = { workload: CEDAR_TYPES.workload, human: CEDAR_TYPES.human } as const;
 
@@ -63,6 +65,7 @@ export class PolicySlices {
   private readonly guardFields: readonly BooleanContextField[];
   private readonly guards: ReadonlyMap<string, readonly Guard[]>;
   private readonly slices = new Map<string, PolicySlice>();
+  private slicedPolicies = 0;
 
   /**
    * @param policies every loaded policy, in load order
@@ -95,12 +98,14 @@ export class PolicySlices {
     const kept = this.policies.filter(
       (p) => scopeCanMatch(p.scope, principalType, input.role) && this.guards.get(p.id)!.every((g) => values.get(g.field) === g.value),
     );
+    if (this.slicedPolicies + kept.length > MAX_SLICED_POLICIES) return undefined;
     const policySetId = `${this.setIdPrefix}/${this.slices.size}`;
     const answer = preparsePolicySet(policySetId, { staticPolicies: Object.fromEntries(kept.map((p) => [p.id, p.text])) });
     // Each policy was parsed and validated at load; should Cedar still refuse, the whole set decides.
     if (answer.type === 'failure') return undefined;
     const slice: PolicySlice = { policySetId, policyIds: kept.map((p) => p.id), reads: policyReads(kept.map((p) => p.conditions)) };
     this.slices.set(key, slice);
+    this.slicedPolicies += kept.length;
     return slice;
   }
 }
