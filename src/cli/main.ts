@@ -17,6 +17,15 @@ function packageVersion(): string {
   }
 }
 
+// `stint grants | head`: once the reader has gone, the rest of the output has nowhere to go.
+// That is not a failure of the command (whatever it did is done): stop quietly with its exit
+// code, instead of Node's unhandled-error stack trace. Any other output error is one line.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  process.stderr.write(`stint: cannot write the output: ${e.message}\n`);
+  process.exit(1);
+});
+
 try {
   await buildProgram(packageVersion()).parseAsync(process.argv);
 } catch (e) {
