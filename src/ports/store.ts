@@ -107,6 +107,11 @@ export interface Store {
    * throws (and rethrows). Grant changes and their audit events always commit together.
    */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * `transaction((tx) => tx.insertGrantsWithAudit(grants, events, time))`, with the same rows,
+   * records and errors; the store may do it in fewer round trips (the group commit of new grants).
+   */
+  commitNewGrants(grants: readonly Grant[], events: readonly AuditEventInput[], time: number): Promise<AuditRecord[]>;
   getGrant(id: string): Promise<Grant | undefined>;
   /**
    * The grant's liveness fields as last committed, or undefined for an unknown id. Never older

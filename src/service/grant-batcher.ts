@@ -128,14 +128,12 @@ export class GrantInsertBatcher {
   }
 
   private commit(batch: readonly Job[]): Promise<AuditRecord[]> {
-    // The batch's grant rows, their events and the new log head in as few statements as the
-    // store can (one multi-row write after the head lock on the SQL store).
-    return this.store.transaction((tx) =>
-      tx.insertGrantsWithAudit(
-        batch.map((job) => job.grant),
-        batch.flatMap((job) => job.events),
-        this.clock.now(),
-      ),
+    // The batch's grant rows, their events and the new log head in as few round trips as the
+    // store can (on PostgreSQL one statement that checks the head it guessed; sql-store.ts).
+    return this.store.commitNewGrants(
+      batch.map((job) => job.grant),
+      batch.flatMap((job) => job.events),
+      this.clock.now(),
     );
   }
 

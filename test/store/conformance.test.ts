@@ -745,6 +745,55 @@ describe.each(storeBackends())('store conformance: $name', (backend) => {
       expect(toHex(frontierRoot(head.frontier.map(fromHex)))).toBe(toHex(rootFromLeaves(leaves)));
     }
 
+    it('commits new grants with their events (commitNewGrants), also alongside other appends, as one gapless log', async () => {
+      const store = await freshStore();
+      const grantsOf = (n: number) => Array.from({ length: n }, () => makeGrant({ status: 'active' }));
+      const eventsFor = (grants: readonly Grant[], base: number) => grants.flatMap((g, i) => [event(base + 2 * i, g.id), event(base + 2 * i + 1, g.id)]);
+      const first = grantsOf(3);
+      const records = await store.commitNewGrants(first, eventsFor(first, 0), NOW);
+      expect(records.map((r) => r.seq)).toEqual([0, 1, 2, 3, 4, 5]);
+      // Group commits racing transactions that append on their own.
+      const batches = Array.from({ length: 12 }, (_, i) => grantsOf((i % 4) + 1));
+      await Promise.all([
+        ...batches.map((grants, i) => store.commitNewGrants(grants, eventsFor(grants, 100 * (i + 1)), NOW + i)),
+        ...Array.from({ length: 6 }, (_, i) => store.transaction((tx) => tx.appendAudit([event(5000 + i)], NOW + i))),
+      ]);
+      const size = 6 + batches.reduce((n, g) => n + 2 * g.length, 0) + 6;
+      checkChain(await store.readAudit(0, size + 1));
+      await checkTree(store, size);
+      for (const grant of [...first, ...batches.flat()]) expect(await store.getGrant(grant.id)).toEqual(grant);
+      // A duplicate grant fails the whole batch and writes nothing.
+      const again = [makeGrant({ status: 'active' }), first[0]!];
+      await rejectsWith(store.commitNewGrants(again, eventsFor(again, 9000), NOW), 'conflict');
+      expect(await store.getGrant(again[0]!.id)).toBeUndefined();
+      await checkTree(store, size);
+    });
+
+    it.runIf(backend.name === 'postgres')('PostgreSQL: a group commit writes in one statement after its own, and takes the lock when another replica appended', async () => {
+      const db = await createTestDatabase();
+      const [a, b] = await Promise.all([openStore({ kind: 'postgres', url: db.url }), openStore({ kind: 'postgres', url: db.url })]);
+      onTestFinished(async () => {
+        await a.close();
+        await b.close();
+        await db.drop();
+      });
+      const stats = (a as unknown as { groupCommits: { oneStatement: number; headMoved: number; locked: number } }).groupCommits;
+      const commit = (store: Store, base: number) => {
+        const g = makeGrant({ status: 'active' });
+        return store.commitNewGrants([g], [event(base, g.id)], NOW);
+      };
+      await commit(a, 0); // no head known yet: the locking way
+      await commit(a, 1); // its own head: one statement
+      expect(stats).toEqual({ oneStatement: 1, headMoved: 0, locked: 1 });
+      await b.transaction((tx) => tx.appendAudit([event(2)], NOW));
+      await commit(a, 3); // b appended: the guess is wrong, nothing written by it, then the lock
+      expect(stats).toEqual({ oneStatement: 1, headMoved: 1, locked: 2 });
+      // Both replicas committing at once still make one gapless log.
+      await Promise.all(Array.from({ length: 30 }, (_, i) => commit(i % 2 === 0 ? a : b, 100 + i)));
+      checkChain(await a.readAudit(0, 100));
+      await checkTree(b, 34);
+    });
+
     it('assigns consecutive seqs across many concurrent transactions', async () => {
       const store = await freshStore();
       const batches = await Promise.all(

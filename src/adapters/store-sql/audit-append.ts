@@ -20,6 +20,7 @@ import { frontierAppend, fromHex, toHex } from '../../audit/merkle.js';
 import type { SqlExecutor, SqlRow } from './driver.js';
 import type { AuditHeadRow, AuditHeadWrites } from './audit-head-cache.js';
 import { DOC_PARAM, GRANT_COLUMNS, GRANT_SELECT, grantToParams } from './row.js';
+import { GRANT_COLUMN_TYPES } from './grant-batch.js';
 
 /** One entry ready to insert. */
 export interface ChainedEntry {
@@ -191,4 +192,74 @@ function combinedStatement(grants: number, events: number): CombinedStatement {
   const statement: CombinedStatement = named ? { text, prepare: `stint_new_grants_${grants}_${events}` } : { text };
   if (kept) combinedStatements.set(key, statement);
   return statement;
+}
+
+/** SQL type of each `AUDIT_COLUMNS` entry, for a typed `VALUES` list. */
+const AUDIT_COLUMN_TYPES = ['bigint', 'bigint', 'text', 'text', 'text', 'text', 'bytea'] as const;
+
+/** Verified one-statement group commits by `grants:events` count (same bounds as above). */
+const verifiedStatements = new Map<string, CombinedStatement>();
+
+/**
+ * The group commit as one statement that checks the audit head instead of locking it first
+ * (PostgreSQL, `SqlStore.commitNewGrants`). The head row is updated only where it still is the
+ * guessed head; the inserts read that update's result, so PostgreSQL runs it first (taking the
+ * row lock, as the locking path's `SELECT ... FOR UPDATE` does, so the two never deadlock) and
+ * inserts nothing when it matched no row. Run outside a transaction, the statement is its own
+ * transaction: all or nothing, one round trip instead of three.
+ */
+function verifiedStatement(grants: number, events: number): CombinedStatement {
+  const key = `${grants}:${events}`;
+  const known = verifiedStatements.get(key);
+  if (known !== undefined) return known;
+  const width = GRANT_COLUMNS.length;
+  const eventsAt = grants * width;
+  const headAt = eventsAt + events * AUDIT_WIDTH;
+  const grantTuples = tuples(grants, width, 0, (c) => `::${GRANT_COLUMN_TYPES[GRANT_COLUMNS[c - 1]!]}`);
+  const eventTuples = tuples(events, AUDIT_WIDTH, eventsAt, (c) => `::${AUDIT_COLUMN_TYPES[c - 1]!}`);
+  const text = `WITH head AS (
+        UPDATE audit_head SET size = $${headAt + 1}::bigint, frontier = $${headAt + 2}::jsonb, last_leaf = $${headAt + 3}::text
+        WHERE id = 1 AND size = $${headAt + 4}::bigint AND last_leaf = $${headAt + 5}::text
+        RETURNING 1
+      ), new_grants AS (
+        INSERT INTO grants (${GRANT_SELECT})
+        SELECT * FROM (VALUES ${grantTuples}) AS v (${GRANT_SELECT}) WHERE EXISTS (SELECT 1 FROM head)
+      ), new_events AS (
+        INSERT INTO audit_events (${AUDIT_COLUMNS})
+        SELECT * FROM (VALUES ${eventTuples}) AS v (${AUDIT_COLUMNS}) WHERE EXISTS (SELECT 1 FROM head)
+      )
+      SELECT count(*)::int AS moved FROM head`;
+  const named = grants <= PREPARED_MAX_GRANTS && verifiedStatements.size < PREPARED_SHAPES_KEPT;
+  const statement: CombinedStatement = named ? { text, prepare: `stint_new_grants_v_${grants}_${events}` } : { text };
+  if (named) verifiedStatements.set(key, statement);
+  return statement;
+}
+
+/**
+ * `insertGrantsWithAudit` as one statement of its own, chained to `guess` (the head as last
+ * seen committed). Returns the records and the new head, or `undefined` when the head had moved
+ * (another replica or transaction appended): then nothing was written.
+ */
+export async function insertGrantsWithAuditVerified(
+  sql: SqlExecutor,
+  grants: readonly Grant[],
+  events: readonly AuditEventInput[],
+  time: number,
+  guess: AuditHeadRow,
+): Promise<{ records: AuditRecord[]; head: AuditHeadRow } | undefined> {
+  const grantParams = grants.map(grantToParams);
+  const chained = chainAuditEntries(guess, events, time);
+  const statement = verifiedStatement(grants.length, events.length);
+  const rows = await sql.query(
+    statement.text,
+    [...grantParams.flat(), ...auditRowParams(chained.entries), chained.size, chained.frontierJson, chained.lastLeaf, Number(guess.size), guess.last_leaf],
+    statement.prepare === undefined ? undefined : { prepare: statement.prepare },
+  );
+  if (Number(rows[0]?.moved) !== 1) return undefined;
+  return { records: chained.entries.map((entry) => entry.record), head: headAfter(chained) };
+}
+
+/** Whether a batch fits one verified statement (the same bound as the combined statement). */
+export function fitsOneStatement(grants: number, events: number): boolean {
+  return grants > 0 && events > 0 && grants * GRANT_COLUMNS.length + events * AUDIT_WIDTH + 5 <= COMBINED_PARAM_LIMIT;
 }

@@ -30,8 +30,8 @@ export class CommittedAuditHead {
   head: AuditHeadRow | undefined;
 
   /** The head one transaction sees and advances; settle it once with the outcome. */
-  openTransaction(): AuditHeadWrites {
-    return new AuditHeadWrites(this);
+  openTransaction(trusted = true): AuditHeadWrites {
+    return new AuditHeadWrites(this, trusted);
   }
 }
 
@@ -40,11 +40,19 @@ export class AuditHeadWrites {
   private pending: AuditHeadRow | undefined;
   private settled = false;
 
-  constructor(private readonly committed: CommittedAuditHead) {}
+  /**
+   * @param trusted false where other processes may append too (PostgreSQL): the head is then
+   * only recorded, as a guess for `SqlStore.commitNewGrants` to verify, and never used in place
+   * of reading the row.
+   */
+  constructor(
+    private readonly committed: CommittedAuditHead,
+    private readonly trusted = true,
+  ) {}
 
   /** The head this transaction appends after, if known without reading the row. */
   current(): AuditHeadRow | undefined {
-    return this.pending ?? this.committed.head;
+    return this.trusted ? (this.pending ?? this.committed.head) : this.pending;
   }
 
   /** The row was read in this transaction before it appended: it is the committed head. */

@@ -17,7 +17,7 @@ import { GRANT_COLUMNS, GRANT_SELECT, grantToParams, rowToGrant } from './row.js
  * has no target column to infer parameter types from, so every parameter is cast explicitly:
  * without it the bigint, integer, boolean and jsonb columns would be assigned text.
  */
-const COLUMN_TYPES: Readonly<Record<(typeof GRANT_COLUMNS)[number], string>> = {
+export const GRANT_COLUMN_TYPES: Readonly<Record<(typeof GRANT_COLUMNS)[number], string>> = {
   id: 'text',
   kind: 'text',
   parent_id: 'text',
@@ -44,7 +44,7 @@ const updateStatements = new Map<number, string>();
 function updateStatement(rows: number): string {
   let sql = updateStatements.get(rows);
   if (sql === undefined) {
-    const tuples = grantValueTuples(rows, (n, column) => `$${n}::${COLUMN_TYPES[column]}`);
+    const tuples = grantValueTuples(rows, (n, column) => `$${n}::${GRANT_COLUMN_TYPES[column]}`);
     // Every column except the key is rewritten, as in updateGrant; the version check makes each
     // row's write conditional on the version the caller read.
     const assignments = GRANT_COLUMNS.slice(1)

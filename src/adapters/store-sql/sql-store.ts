@@ -17,9 +17,27 @@ import { readAuditWire } from './audit-wire.js';
 import { GrantLivenessCache, SELECT_GRANT_LIVENESS, rowToLiveness, type LivenessWrites } from './liveness.js';
 import { insertGrantRows } from './grant-rows.js';
 import { lockGrantRows, updateGrantRows } from './grant-batch.js';
-import { advanceAuditHead, chainAuditEntries, insertAuditRows, insertGrantsWithAudit, lockAuditHead } from './audit-append.js';
-import { CommittedAuditHead, type AuditHeadWrites } from './audit-head-cache.js';
+import {
+  advanceAuditHead,
+  chainAuditEntries,
+  fitsOneStatement,
+  insertAuditRows,
+  insertGrantsWithAudit,
+  insertGrantsWithAuditVerified,
+  lockAuditHead,
+} from './audit-append.js';
+import { CommittedAuditHead, type AuditHeadRow, type AuditHeadWrites } from './audit-head-cache.js';
 import { DOC_PARAM, GRANT_COLUMNS, GRANT_SELECT, VERSION_PARAM, assertStorable, grantToParams, rowToGrant } from './row.js';
+
+/** After a wrong head guess, this many group commits lock the head first before guessing again. */
+const LOCKED_COMMITS_AFTER_MISS = 8;
+
+/** A group commit's failure as callers see it: a duplicate grant, or the audit log unavailable. */
+function groupCommitError(err: unknown, grants: number): unknown {
+  if (isStintError(err) && err.code === 'conflict') return new StintError('conflict', `one of ${grants} new grants already exists`, withReason(err));
+  if (isStintError(err) && err.code === 'store_unavailable') return new StintError('audit_unavailable', undefined, withReason(err));
+  return err;
+}
 
 /** Credential states with pending work; the `grants_credential_work` partial index covers exactly these. */
 const CREDENTIAL_WORK_STATES: readonly CredentialState[] = ['provisioning', 'revoking', 'revoke_failed'];
@@ -89,6 +107,15 @@ export class SqlStore implements Store {
   private readonly liveness: GrantLivenessCache | undefined;
   /** PGlite only, for the same reason: the audit head as last committed (audit-head-cache.ts). */
   private readonly auditHeadCache: CommittedAuditHead | undefined;
+  /**
+   * PostgreSQL only: the audit head as this process last saw it committed. Only a guess (other
+   * replicas append too): `commitNewGrants` writes after it in one statement that checks it.
+   */
+  private readonly auditHeadGuess: CommittedAuditHead | undefined;
+  /** Group commits left to run the locking way after a wrong guess (replicas are appending). */
+  private lockedCommitsAfterMiss = 0;
+  /** How `commitNewGrants` went (tests, operations): one verified statement, or the locking transaction. */
+  readonly groupCommits = { oneStatement: 0, headMoved: 0, locked: 0 };
 
   /** `Store.readAuditWire`: present when the driver hands out its wire bytes (PGlite). */
   readonly readAuditWire?: (fromSeq: number, limit: number) => Promise<WireAuditBatch>;
@@ -97,6 +124,7 @@ export class SqlStore implements Store {
     this.kind = driver.kind;
     this.liveness = driver.kind === 'pglite' ? new GrantLivenessCache() : undefined;
     this.auditHeadCache = driver.kind === 'pglite' ? new CommittedAuditHead() : undefined;
+    this.auditHeadGuess = driver.kind === 'postgres' ? new CommittedAuditHead() : undefined;
     if (driver.exchangeWire !== undefined) {
       this.readAuditWire = async (fromSeq, limit) => {
         this.assertUsable();
@@ -114,7 +142,7 @@ export class SqlStore implements Store {
     this.assertUsable();
     const marker = { open: true };
     const writes = this.liveness?.openTransaction();
-    const head = this.auditHeadCache?.openTransaction();
+    const head = this.auditHeadCache?.openTransaction() ?? this.auditHeadGuess?.openTransaction(false);
     let reachedCommit = false;
     try {
       const result = await this.insideTransaction.run(marker, () =>
@@ -147,6 +175,43 @@ export class SqlStore implements Store {
       head?.settle(reachedCommit ? 'unknown' : 'rolled_back');
       throw err;
     }
+  }
+
+  /**
+   * The group commit of new grants. On PostgreSQL, when this process knows the head it last
+   * committed, one statement checks that head and writes everything (audit-append.ts
+   * `insertGrantsWithAuditVerified`): one round trip instead of BEGIN with the head lock, the
+   * insert, and COMMIT. When another replica or transaction appended meanwhile, that statement
+   * writes nothing, and the batch goes the locking way (as it does for the next few batches,
+   * since replicas are then appending too).
+   */
+  async commitNewGrants(grants: readonly Grant[], events: readonly AuditEventInput[], time: number): Promise<AuditRecord[]> {
+    this.assertUsable();
+    const guessed = this.auditHeadGuess;
+    const guess = guessed?.head;
+    if (guessed !== undefined && this.lockedCommitsAfterMiss > 0) this.lockedCommitsAfterMiss -= 1;
+    else if (guessed !== undefined && guess !== undefined && fitsOneStatement(grants.length, events.length)) {
+      if (!Number.isSafeInteger(time)) throw new StintError('internal', 'audit time must be integer epoch milliseconds');
+      let done: { records: AuditRecord[]; head: AuditHeadRow } | undefined;
+      try {
+        done = await insertGrantsWithAuditVerified(this.driver, grants, events, time, guess);
+      } catch (err) {
+        // Committed or not is unknown for some failures: forget the guess, read the row next time.
+        guessed.head = undefined;
+        throw groupCommitError(err, grants.length);
+      }
+      if (done !== undefined) {
+        // Only if no other commit of this process recorded a newer head meanwhile.
+        if (guessed.head === guess) guessed.head = done.head;
+        this.groupCommits.oneStatement += 1;
+        return done.records;
+      }
+      guessed.head = undefined;
+      this.groupCommits.headMoved += 1;
+      this.lockedCommitsAfterMiss = LOCKED_COMMITS_AFTER_MISS;
+    }
+    this.groupCommits.locked += 1;
+    return this.transaction((tx) => tx.insertGrantsWithAudit(grants, events, time));
   }
 
   async getGrant(id: string): Promise<Grant | undefined> {
@@ -400,13 +465,7 @@ class SqlStoreTx implements StoreTx {
       for (const grant of grants) this.writes?.record(grant);
       return records;
     } catch (err) {
-      if (isStintError(err) && err.code === 'conflict') {
-        throw new StintError('conflict', `one of ${grants.length} new grants already exists`, withReason(err));
-      }
-      if (isStintError(err) && err.code === 'store_unavailable') {
-        throw new StintError('audit_unavailable', undefined, withReason(err));
-      }
-      throw err;
+      throw groupCommitError(err, grants.length);
     }
   }
 
