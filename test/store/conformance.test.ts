@@ -31,6 +31,18 @@ async function insertAll(store: Store, grants: readonly Grant[]): Promise<void> 
   });
 }
 
+/** Two PostgreSQL stores (replicas) on one fresh database, closed and dropped after the test. */
+async function twoReplicas(): Promise<[Store, Store]> {
+  const db = await createTestDatabase();
+  const [a, b] = await Promise.all([openStore({ kind: 'postgres', url: db.url }), openStore({ kind: 'postgres', url: db.url })]);
+  onTestFinished(async () => {
+    await a.close();
+    await b.close();
+    await db.drop();
+  });
+  return [a, b];
+}
+
 function event(n: number, grantId?: string): AuditEventInput {
   return { type: 'grant.requested', actor: `workload:a${n}`, ...(grantId ? { grantId } : {}), tenant: 'acme', data: { n } };
 }
@@ -770,13 +782,7 @@ describe.each(storeBackends())('store conformance: $name', (backend) => {
     });
 
     it.runIf(backend.name === 'postgres')('PostgreSQL: a group commit writes in one statement after its own, and takes the lock when another replica appended', async () => {
-      const db = await createTestDatabase();
-      const [a, b] = await Promise.all([openStore({ kind: 'postgres', url: db.url }), openStore({ kind: 'postgres', url: db.url })]);
-      onTestFinished(async () => {
-        await a.close();
-        await b.close();
-        await db.drop();
-      });
+      const [a, b] = await twoReplicas();
       const stats = (a as unknown as { groupCommits: { oneStatement: number; headMoved: number; locked: number } }).groupCommits;
       const commit = (store: Store, base: number) => {
         const g = makeGrant({ status: 'active' });
@@ -1092,13 +1098,7 @@ describe('PostgreSQL specifics', () => {
   });
 
   it('shows every replica a grant change another replica committed, at once', async () => {
-    const db = await createTestDatabase();
-    const [a, b] = await Promise.all([openStore({ kind: 'postgres', url: db.url }), openStore({ kind: 'postgres', url: db.url })]);
-    onTestFinished(async () => {
-      await a.close();
-      await b.close();
-      await db.drop();
-    });
+    const [a, b] = await twoReplicas();
     const v1 = makeGrant({ status: 'active' });
     await insertAll(a, [v1]);
     // b reads (and would cache, if it cached) the active grant, then a ends it.
