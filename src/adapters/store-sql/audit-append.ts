@@ -172,13 +172,18 @@ const PREPARED_MAX_GRANTS = 16;
 const PREPARED_SHAPES_KEPT = 32;
 let preparedShapes = 0;
 
+/** Where a group commit's parameters start: grant rows first, then audit rows, then the head's. */
+function parameterLayout(grants: number, events: number): { width: number; eventsAt: number; headAt: number } {
+  const width = GRANT_COLUMNS.length;
+  const eventsAt = grants * width;
+  return { width, eventsAt, headAt: eventsAt + events * AUDIT_WIDTH };
+}
+
 function combinedStatement(grants: number, events: number): CombinedStatement {
   const key = `${grants}:${events}`;
   const known = combinedStatements.get(key);
   if (known !== undefined) return known;
-  const width = GRANT_COLUMNS.length;
-  const eventsAt = grants * width;
-  const headAt = eventsAt + events * AUDIT_WIDTH;
+  const { width, eventsAt, headAt } = parameterLayout(grants, events);
   const text = `WITH new_grants AS (
         INSERT INTO grants (${GRANT_SELECT}) VALUES ${tuples(grants, width, 0, (c) => (c === DOC_PARAM ? '::jsonb' : ''))}
       ), new_events AS (
@@ -212,9 +217,7 @@ function verifiedStatement(grants: number, events: number): CombinedStatement {
   const key = `${grants}:${events}`;
   const known = verifiedStatements.get(key);
   if (known !== undefined) return known;
-  const width = GRANT_COLUMNS.length;
-  const eventsAt = grants * width;
-  const headAt = eventsAt + events * AUDIT_WIDTH;
+  const { width, eventsAt, headAt } = parameterLayout(grants, events);
   const grantTuples = tuples(grants, width, 0, (c) => `::${GRANT_COLUMN_TYPES[GRANT_COLUMNS[c - 1]!]}`);
   const eventTuples = tuples(events, AUDIT_WIDTH, eventsAt, (c) => `::${AUDIT_COLUMN_TYPES[c - 1]!}`);
   const text = `WITH head AS (
