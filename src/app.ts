@@ -47,6 +47,11 @@ export interface BrokerOptions {
   readonly host?: string;
   /** Overrides config `server.port` (0 = any free port). */
   readonly port?: number;
+  /**
+   * Reuse policy answers for requests Cedar cannot tell apart (default true; decision-memo.ts).
+   * Off only to measure or test Cedar answering every request.
+   */
+  readonly policyDecisionMemo?: boolean;
 }
 
 export interface Broker {
@@ -97,7 +102,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     ? openStore({ kind: 'postgres', url: config.store.url!.reveal() })
     : openStore({ kind: 'pglite', dataDir: config.store.dataDir });
   const loading = Promise.all([
-    loadCedarPolicies({ dir: config.policyDir, roleNames }),
+    loadCedarPolicies({ dir: config.policyDir, roleNames, ...(opts.policyDecisionMemo === false ? { memo: false } : {}) }),
     loadOrCreateTokenKeys(config.tokens.keysFile, config.tokens.algorithm),
     loadOrCreateAuditKey(config.audit.keyFile),
     loadOrCreateSealKey(config.credentials.sealKeyFile),
@@ -125,7 +130,8 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     );
     const tokens = accessTokens(ring, config.server.publicUrl);
     const bus = new EventBus();
-    const metrics = createMetrics(() => store.countByStatus());
+    const memo = policy.memo;
+    const metrics = createMetrics(() => store.countByStatus(), memo === undefined ? {} : { policyMemoCounts: () => memo.counts });
     const connectorList: Connector[] = [createTokenConnector({ readGrant: (id) => store.getGrant(id), clock }), createPostgresConnector({ clock }), createRedisConnector({ clock })];
     const connectors: ConnectorRegistry = { get: (kind) => connectorList.find((c) => c.kind === kind) };
     closers.push(async () => {

@@ -3,8 +3,11 @@
  * half the raw single-row INSERT+COMMIT rate of the same store.
  *
  * Stint: `GrantService.request` for workload:deploy-bot on orders-db/read, 15 minutes, each with
- * its own task text (policy evaluation, one transaction with the grant row and its audit events,
+ * its own task text (policy decision, one transaction with the grant row and its audit events,
  * token signing), called in-process, and `POST /v1/grants` over keep-alive HTTP against a broker in its own process.
+ * The example policies read the task only to refuse a blank one, so the policy decision memo
+ * (policy-cedar/decision-memo.ts) answers these requests; a third run with the memo off, Cedar
+ * evaluating every request, is reported next to them for context.
  * Reference: one `INSERT (id, doc jsonb)` per transaction through the same driver on the same
  * database, with the same concurrency; the doc is a real grant's doc (same size). The raw rate
  * is measured before and after the Stint runs and averaged, so drifting machine load hits both.
@@ -48,6 +51,8 @@ export interface IssuanceResult {
   readonly concurrency: number;
   /** `GrantService.request` in-process. */
   readonly inProcess: Rate;
+  /** The same with the policy decision memo off: Cedar evaluates every request (context). */
+  readonly inProcessEveryDecision: Rate;
   /** `POST /v1/grants` over keep-alive HTTP to a child broker. */
   readonly http: Rate;
   /** Raw INSERT+COMMIT: the mean of the runs before and after. */
@@ -99,9 +104,9 @@ async function measureRawInsert(ws: BenchWorkspace, state: BenchState, doc: stri
   }
 }
 
-/** `GrantService.request` in this process. */
-async function measureInProcess(ws: BenchWorkspace, state: BenchState, opts: IssuanceOptions): Promise<Rate> {
-  const broker = await startInProcessBroker(ws, state);
+/** `GrantService.request` in this process (`policyDecisionMemo: false`: Cedar decides every request). */
+async function measureInProcess(ws: BenchWorkspace, state: BenchState, opts: IssuanceOptions, policyDecisionMemo = true): Promise<Rate> {
+  const broker = await startInProcessBroker(ws, state, { policyDecisionMemo });
   try {
     const { principal } = await devIdentity(broker.config, BENCH_WORKLOAD);
     const task = taskCounter();
@@ -144,12 +149,14 @@ export async function benchIssuance(ws: BenchWorkspace, opts: IssuanceOptions): 
   const doc = issuedGrantDoc();
   const before = await measureRawInsert(ws, state, doc, opts);
   const inProcess = await measureInProcess(ws, state, opts);
+  const inProcessEveryDecision = await measureInProcess(ws, state, opts, false);
   const http = await measureHttp(ws, state, opts);
   const after = await measureRawInsert(ws, state, doc, opts);
   return {
     store: opts.store,
     concurrency: opts.concurrency,
     inProcess,
+    inProcessEveryDecision,
     http,
     rawInsert: combineRates([before, after]),
     rawInsertRuns: [before, after],

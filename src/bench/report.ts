@@ -60,6 +60,7 @@ export function issuanceRows(r: IssuanceResult): ReportRow[] {
   const where = `${storeName(r.store)}, c=${r.concurrency}`;
   return [
     ratioRow(`Grants issued, in-process (${where})`, r.inProcess.perSecond, r.rawInsert.perSecond, 'raw INSERT+COMMIT', true),
+    ratioRow(`  the same, Cedar evaluating every request (${where})`, r.inProcessEveryDecision.perSecond, r.rawInsert.perSecond, 'raw INSERT+COMMIT', false),
     ratioRow(`Grants issued, HTTP (${where})`, r.http.perSecond, r.rawInsert.perSecond, 'raw INSERT+COMMIT', true),
   ];
 }

@@ -151,9 +151,13 @@ export async function writeBenchConfig(dir: string): Promise<string> {
 }
 
 /** Starts a broker in this process on any free port; `close()` is also registered for cleanup. */
-export async function startInProcessBroker(ws: BenchWorkspace, state: BenchState): Promise<Broker & { stop(): Promise<void> }> {
+export async function startInProcessBroker(
+  ws: BenchWorkspace,
+  state: BenchState,
+  opts: { readonly policyDecisionMemo?: boolean } = {},
+): Promise<Broker & { stop(): Promise<void> }> {
   // Errors only: the dev-mode warning would land in the middle of the bench output.
-  const broker = await startBroker({ configPath: state.configPath, env: state.env, logLevel: 'error', host: '127.0.0.1', port: 0 });
+  const broker = await startBroker({ configPath: state.configPath, env: state.env, logLevel: 'error', host: '127.0.0.1', port: 0, ...opts });
   const stop = ws.cleanup.add(`close broker ${state.dir}`, () => broker.close());
   return Object.assign(broker, { stop });
 }

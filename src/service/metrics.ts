@@ -14,9 +14,35 @@ export interface StintMetrics {
   readonly authFailures: Counter;
 }
 
-/** Creates the registry. `countByStatus` is read on every scrape (indexed count in the store). */
-export function createMetrics(countByStatus: () => Promise<Partial<Record<GrantStatus, number>>>, opts: { defaultMetrics?: boolean } = {}): StintMetrics {
+/** Policy lookups answered by the decision memo, and those Cedar evaluated. */
+export interface PolicyMemoCounts {
+  readonly hits: number;
+  readonly misses: number;
+}
+
+/**
+ * Creates the registry. `countByStatus` is read on every scrape (indexed count in the store);
+ * so is `policyMemoCounts`, when the policy evaluator keeps a decision memo.
+ */
+export function createMetrics(
+  countByStatus: () => Promise<Partial<Record<GrantStatus, number>>>,
+  opts: { defaultMetrics?: boolean; policyMemoCounts?: () => PolicyMemoCounts } = {},
+): StintMetrics {
   const registry = new Registry();
+  const memoCounts = opts.policyMemoCounts;
+  if (memoCounts !== undefined) {
+    new Gauge({
+      name: 'stint_policy_decision_memo_lookups',
+      help: 'Policy evaluations since start, by who answered: the decision memo (hit) or Cedar (miss)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+      collect() {
+        const { hits, misses } = memoCounts();
+        this.set({ result: 'hit' }, hits);
+        this.set({ result: 'miss' }, misses);
+      },
+    });
+  }
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'stint_' });
   const grantsByState = new Gauge({
     name: 'stint_grants',

@@ -42,6 +42,26 @@ describe('observability endpoints', () => {
     expect(text).toContain('stint_revoke_failures_total');
   });
 
+  it('counts policy answers from the decision memo: a new task of the same shape is a new grant with the same decision', async () => {
+    const lookups = async (): Promise<{ hit: number; miss: number }> => {
+      const text = await (await fetch(`${t.url}/metrics`)).text();
+      const read = (result: string) => Number(new RegExp(`^stint_policy_decision_memo_lookups\\{result="${result}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+      return { hit: read('hit'), miss: read('miss') };
+    };
+    const bot = 'workload:ci-runner';
+    const body = (task: string) => ({ target: 'reports-db', role: 'read', task, reason: 'nightly export', ttl: '10m' });
+    const before = await lookups();
+    const first = await t.call(bot, 'POST', '/v1/grants', body('export #1'));
+    const second = await t.call(bot, 'POST', '/v1/grants', body('export #2'));
+    const after = await lookups();
+    expect(after.miss - before.miss).toBe(1);
+    expect(after.hit - before.hit).toBe(1);
+    expect(first.body.grant.id).not.toBe(second.body.grant.id);
+    expect(second.body.grant).toMatchObject({ status: 'active', task: 'export #2' });
+    expect(first.body.grant.decision.policies).toEqual(['auto-read']);
+    expect(second.body.grant.decision.policies).toEqual(['auto-read']);
+  });
+
   it('publishes only public keys', async () => {
     const jwks = (await t.call(null, 'GET', '/.well-known/jwks.json')).body;
     expect(jwks.keys.length).toBeGreaterThan(0);

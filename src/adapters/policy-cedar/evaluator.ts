@@ -15,6 +15,7 @@ import { statefulIsAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
 import type { AuthorizationAnswer } from '@cedar-policy/cedar-wasm/nodejs';
 import type { PolicyAnswer, PolicyEvaluator, PolicyInput } from '../../ports/policy.js';
 import { cedarRequestOf } from './request.js';
+import { DecisionMemo, memoKeyOf } from './decision-memo.js';
 import { READS_EVERYTHING, type PolicyReads } from './reads.js';
 import type { PolicySlices } from './slices.js';
 
@@ -34,6 +35,11 @@ export interface EvaluatorOptions {
   readonly reads?: PolicyReads;
   /** Per-request slices of the set (slices.ts); without, every request goes to the whole set. */
   readonly slices?: PolicySlices;
+  /**
+   * Reuse the answer for a request Cedar cannot tell from an earlier one (decision-memo.ts).
+   * Default on; off to have Cedar answer every request (tests, the benchmark's comparison).
+   */
+  readonly memo?: boolean;
 }
 
 /** A policy's id and, for a permit, its `@approvals("N")`. */
@@ -56,6 +62,8 @@ export class CedarPolicyEvaluator implements PolicyEvaluator {
   private readonly reads: PolicyReads;
   private readonly slices: PolicySlices | undefined;
   private readonly schemaCheck: { readonly preparsedSchemaName: string; readonly validateRequest: true } | Record<string, never>;
+  /** Answers of earlier requests; `undefined` when memoising is off. */
+  readonly memo: DecisionMemo | undefined;
 
   /**
    * @param names where Cedar holds the pre-parsed set and schema (both must exist)
@@ -72,6 +80,7 @@ export class CedarPolicyEvaluator implements PolicyEvaluator {
     this.actions = new Set(options.actions);
     this.reads = options.reads ?? READS_EVERYTHING;
     this.slices = options.slices;
+    this.memo = options.memo === false ? undefined : new DecisionMemo();
     this.schemaCheck = options.checkRequestsAgainstSchema === true ? { preparsedSchemaName: names.schemaName, validateRequest: true } : {};
     this.policyIds = Object.freeze(policies.map((p) => p.id));
     this.positions = new Map(policies.map((p, i) => [p.id, i]));
@@ -80,7 +89,6 @@ export class CedarPolicyEvaluator implements PolicyEvaluator {
 
   /** Decides one request. Never throws; any problem yields `allowed: false` with `errors`. */
   evaluate(input: PolicyInput): PolicyAnswer {
-    let answer: AuthorizationAnswer;
     try {
       // The slice is picked before the request is checked; a request that fails the checks is
       // refused the same way whichever slice it would have gone to (request.ts checks all
@@ -90,20 +98,37 @@ export class CedarPolicyEvaluator implements PolicyEvaluator {
       if ('error' in built) return denied([`invalid request: ${built.error}`]);
       // What Cedar's request validation would refuse first: an action the schema does not declare.
       if (!this.actions.has(input.role)) return denied([`invalid request: action ${JSON.stringify(input.role)} is not declared in the schema (no configured role has this name)`]);
-      answer = statefulIsAuthorized({ ...built.request, preparsedPolicySetId: slice?.policySetId ?? this.names.policySetId, ...this.schemaCheck });
+      const policySetId = slice?.policySetId ?? this.names.policySetId;
+      const memoKey = this.memo === undefined ? undefined : memoKeyOf(policySetId, built.request, slice?.reads ?? this.reads);
+      if (memoKey !== undefined) {
+        const known = this.memo!.get(memoKey);
+        if (known !== undefined) return known;
+      }
+      const answer = this.answerOf(statefulIsAuthorized({ ...built.request, preparsedPolicySetId: policySetId, ...this.schemaCheck }));
+      return memoKey === undefined ? answer : this.memo!.set(memoKey, answer);
     } catch (e) {
       // The WASM glue throws on input serde cannot read (e.g. a lone UTF-16 surrogate).
       return denied([`Cedar could not take the request: ${e instanceof Error ? e.message : String(e)}`]);
     }
-    if (answer.type === 'failure') return denied(answer.errors.map((e) => `Cedar refused the request: ${e.message}`));
+  }
+
+  /** Cedar's answer as a {@link PolicyAnswer}: fail closed, ids and errors in load order. */
+  private answerOf(answer: AuthorizationAnswer): PolicyAnswer {
+    if (answer.type === 'failure') {
+      const errors: string[] = [];
+      for (const e of answer.errors) errors.push(`Cedar refused the request: ${e.message}`);
+      return denied(errors);
+    }
     const { decision, diagnostics } = answer.response;
     // Load order (file name, then position), so the stored and shown ids and errors never
-    // depend on Cedar's internal iteration order (which also differs between slices).
-    const errors = [...diagnostics.errors]
-      .sort((a, b) => this.loadOrder(a.policyId) - this.loadOrder(b.policyId))
-      .map((e) => `policy "${e.policyId}": ${e.error.message}`);
+    // depend on Cedar's internal iteration order (which also differs between slices). Plain
+    // loops: the lists hold a few entries, and no callback runs inside an array builtin here
+    // (V8 in Node 20.20 has crashed deoptimising such a frame, docs/benchmarks.md).
+    const failed = this.inLoadOrder(diagnostics.errors, (e) => e.policyId);
+    const errors: string[] = [];
+    for (const e of failed) errors.push(`policy "${e.policyId}": ${e.error.message}`);
     const allowed = decision === 'allow' && errors.length === 0;
-    const policies = [...diagnostics.reason].sort((a, b) => this.loadOrder(a) - this.loadOrder(b));
+    const policies = this.inLoadOrder(diagnostics.reason, (id) => id);
     if (!allowed) return { allowed, policies, errors };
     let approvals: number | undefined;
     for (const id of policies) {
@@ -111,6 +136,20 @@ export class CedarPolicyEvaluator implements PolicyEvaluator {
       if (n !== undefined && (approvals === undefined || n > approvals)) approvals = n;
     }
     return { allowed, policies, errors, ...(approvals === undefined ? {} : { approvalsAnnotation: approvals }) };
+  }
+
+  /** A copy of `items` sorted by the load order of their policy (insertion sort, stable). */
+  private inLoadOrder<T>(items: readonly T[], idOf: (item: T) => string): T[] {
+    const sorted: T[] = [];
+    const orders: number[] = [];
+    for (const item of items) {
+      const order = this.loadOrder(idOf(item));
+      let at = sorted.length;
+      while (at > 0 && orders[at - 1]! > order) at--;
+      sorted.splice(at, 0, item);
+      orders.splice(at, 0, order);
+    }
+    return sorted;
   }
 }
 

@@ -29,6 +29,11 @@ export interface LoadCedarPoliciesOptions {
    * and what they read (tests; see slices.ts and reads.ts).
    */
   readonly sendEverything?: boolean;
+  /**
+   * Reuse answers for requests Cedar cannot tell apart (decision-memo.ts). Default on, off with
+   * `sendEverything`; off to have Cedar answer every request (tests, the benchmark's comparison).
+   */
+  readonly memo?: boolean;
 }
 
 /**
@@ -77,6 +82,7 @@ export async function loadCedarPolicies(opts: LoadCedarPoliciesOptions): Promise
     reads: whole ? policyReads(policies.map((p) => p.conditions)) : READS_EVERYTHING,
     ...(whole ? { slices: new PolicySlices(policies, names.policySetId) } : {}),
     ...(opts.checkRequestsAgainstSchema === true ? { checkRequestsAgainstSchema: true } : {}),
+    memo: whole && opts.memo !== false,
   });
 }
 

@@ -23,10 +23,25 @@ export interface PolicyReads {
   readonly resource: ReadSet;
   readonly principalTags: boolean;
   readonly resourceTags: boolean;
+  /**
+   * Context fields read only by comparing them with string literals (`context.task == ""`,
+   * `"x" != context.f`) or by testing their presence (`context has ticket`), with those literals
+   * (none for a presence test). The answer then depends on such a field only through whether it
+   * is there and which literal, if any, it equals, so the decision memo keys it by that
+   * (decision-memo.ts). Neither kind of read ever errors.
+   */
+  readonly contextComparedOnly: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /** Everything: what the evaluator sends when the reads are not known. */
-export const READS_EVERYTHING: PolicyReads = { context: 'all', principal: 'all', resource: 'all', principalTags: true, resourceTags: true };
+export const READS_EVERYTHING: PolicyReads = {
+  context: 'all',
+  principal: 'all',
+  resource: 'all',
+  principalTags: true,
+  resourceTags: true,
+  contextComparedOnly: new Map(),
+};
 
 const ROOTS = ['context', 'principal', 'resource'] as const;
 type Root = (typeof ROOTS)[number];
@@ -35,6 +50,9 @@ class ReadCollector {
   private readonly names: Record<Root, Set<string>> = { context: new Set(), principal: new Set(), resource: new Set() };
   private readonly whole: Record<Root, boolean> = { context: false, principal: false, resource: false };
   private readonly tags = { principal: false, resource: false };
+  /** Literals each context field is compared with (`==`, `!=`), and the fields read any other way. */
+  private readonly comparedWith = new Map<string, Set<string>>();
+  private readonly readOtherwise = new Set<string>();
 
   /** One expression node: `{ "<op>": payload }`. Anything unexpected is walked generically. */
   visit(node: unknown): void {
@@ -51,10 +69,26 @@ class ReadCollector {
         if (payload === 'context') this.whole.context = true;
         continue;
       }
+      if ((op === '==' || op === '!=') && isObject(payload)) {
+        const compared = contextLiteralComparison(payload.left, payload.right) ?? contextLiteralComparison(payload.right, payload.left);
+        if (compared !== undefined) {
+          this.names.context.add(compared.field);
+          let literals = this.comparedWith.get(compared.field);
+          if (literals === undefined) this.comparedWith.set(compared.field, (literals = new Set()));
+          literals.add(compared.literal);
+          continue;
+        }
+      }
       if ((op === '.' || op === 'has') && isObject(payload)) {
         const root = rootOf(payload.left);
-        if (root !== undefined && typeof payload.attr === 'string') this.names[root].add(payload.attr);
-        else {
+        if (root !== undefined && typeof payload.attr === 'string') {
+          this.names[root].add(payload.attr);
+          if (root === 'context') {
+            // `has` reads only whether the field is there, which the memo key keeps anyway.
+            if (op === '.') this.readOtherwise.add(payload.attr);
+            else if (!this.comparedWith.has(payload.attr)) this.comparedWith.set(payload.attr, new Set());
+          }
+        } else {
           // An attribute of something computed: it may be either entity, or a record inside
           // the context (`context.rec.x` reads `rec` as a whole).
           this.whole.principal = true;
@@ -82,7 +116,18 @@ class ReadCollector {
 
   result(): PolicyReads {
     const set = (root: Root): ReadSet => (this.whole[root] ? 'all' : new Set(this.names[root]));
-    return { context: set('context'), principal: set('principal'), resource: set('resource'), principalTags: this.tags.principal, resourceTags: this.tags.resource };
+    const contextComparedOnly = new Map<string, ReadonlySet<string>>();
+    if (!this.whole.context) {
+      for (const [field, literals] of this.comparedWith) if (!this.readOtherwise.has(field)) contextComparedOnly.set(field, literals);
+    }
+    return {
+      context: set('context'),
+      principal: set('principal'),
+      resource: set('resource'),
+      principalTags: this.tags.principal,
+      resourceTags: this.tags.resource,
+      contextComparedOnly,
+    };
   }
 }
 
@@ -97,6 +142,17 @@ function rootOf(node: unknown): Root | undefined {
   if (keys.length !== 1 || keys[0] !== 'Var') return undefined;
   const name = node.Var;
   return (ROOTS as readonly unknown[]).includes(name) ? (name as Root) : undefined;
+}
+
+/** `{ field, literal }` when `attr` is `context.<field>` and `literal` a string literal. */
+function contextLiteralComparison(attr: unknown, literal: unknown): { field: string; literal: string } | undefined {
+  if (!isObject(attr) || !isObject(literal)) return undefined;
+  if (Object.keys(attr).length !== 1 || Object.keys(literal).length !== 1) return undefined;
+  const access = attr['.'];
+  const value = literal.Value;
+  if (!isObject(access) || typeof value !== 'string') return undefined;
+  if (rootOf(access.left) !== 'context' || typeof access.attr !== 'string') return undefined;
+  return { field: access.attr, literal: value };
 }
 
 /**
