@@ -69,10 +69,14 @@ export interface Broker {
   close(): Promise<void>;
 }
 
-/** Adapts the jose token key ring to the AccessTokens port. */
-function accessTokens(ring: TokenKeyRing, issuer: string): AccessTokens {
+/**
+ * Adapts the jose token key ring to the AccessTokens port. `signOnThreadPool` where commits wait
+ * on a database server (PostgreSQL), so this thread is free while a new grant's token is signed
+ * (compact-sign.ts has the measurements).
+ */
+function accessTokens(ring: TokenKeyRing, issuer: string, signOnThreadPool: boolean): AccessTokens {
   return {
-    issue: (grant, now, cnfJkt) => issueAccessToken(ring, { issuer, grant, now, ...(cnfJkt !== undefined ? { cnfJkt } : {}) }),
+    issue: (grant, now, cnfJkt) => issueAccessToken(ring, { issuer, grant, now, signOnThreadPool, ...(cnfJkt !== undefined ? { cnfJkt } : {}) }),
     verify: (token, now) => verifyAccessToken(ring, token, { issuer, now }),
     jwks: () => ring.publicJwks() as { keys: object[] },
   };
@@ -128,7 +132,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       }),
       clock,
     );
-    const tokens = accessTokens(ring, config.server.publicUrl);
+    const tokens = accessTokens(ring, config.server.publicUrl, store.kind === 'postgres');
     const bus = new EventBus();
     const memo = policy.memo;
     const metrics = createMetrics(() => store.countByStatus(), memo === undefined ? {} : { policyMemoCounts: () => memo.counts });

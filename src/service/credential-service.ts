@@ -81,8 +81,12 @@ export class CredentialService {
     if (!hasSideEffects(connector)) {
       // Nothing outside the store changes: request, decision and activation commit together.
       const active = activate(begun.grant, now, actor, false);
+      // The token is signed (on the thread pool, compact-sign.ts) while the grant commits, and
+      // handed out only once the commit succeeded; if it fails, the token is dropped unseen.
+      const token = this.deps.tokens.issue(active.grant, now, active.grant.dpopJkt);
+      token.catch(() => undefined);
       await this.deps.newGrants.insert(active.grant, [...opened.events, ...active.events]);
-      return { grant: active.grant, accessToken: await this.deps.tokens.issue(active.grant, now, active.grant.dpopJkt) };
+      return { grant: active.grant, accessToken: await token };
     }
     await this.deps.newGrants.insert(begun.grant, [...opened.events, ...begun.events]);
     return this.provisionBegun(begun.grant, connector, ctarget, actor);

@@ -50,6 +50,20 @@ describe.each<TokenAlgorithm>(['EdDSA', 'ES256'])('access tokens (%s)', (alg) =>
     expect(actorChainOfClaims(claims)).toEqual([]);
   });
 
+  it('signs the same token on the thread pool as on this thread (Ed25519 is deterministic; ES256 verifies)', async () => {
+    const grant = activeGrant(T0);
+    const here = await issueAccessToken(ring, { issuer: ISSUER, grant, now: T0 });
+    const pooled = await issueAccessToken(ring, { issuer: ISSUER, grant, now: T0, signOnThreadPool: true });
+    const [h1, p1] = here.split('.');
+    const [h2, p2] = pooled.split('.');
+    expect([h2, p2]).toEqual([h1, p1]);
+    if (alg === 'EdDSA') expect(pooled).toBe(here);
+    expect(await verifyAccessToken(ring, pooled, { issuer: ISSUER, now: T0 })).toEqual(await verifyAccessToken(ring, here, { issuer: ISSUER, now: T0 }));
+    const [h, p, sig] = pooled.split('.');
+    const flipped = `${sig!.startsWith('A') ? 'B' : 'A'}${sig!.slice(1)}`;
+    await expectUnauthenticated(verifyAccessToken(ring, `${h}.${p}.${flipped}`, { issuer: ISSUER, now: T0 }), 'signature invalid');
+  });
+
   it('carries the actor chain as nested act (outermost = current actor) and the DPoP binding', async () => {
     const grant = activeGrant(T0, { actorChain: ['workload:agent-7', 'workload:orchestrator', 'human:alice'] });
     const token = await issueAccessToken(ring, { issuer: ISSUER, grant, now: T0, cnfJkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' });

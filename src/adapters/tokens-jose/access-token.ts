@@ -52,6 +52,8 @@ export interface IssueAccessTokenOptions {
   readonly now: number;
   /** RFC 7638 thumbprint of the client's DPoP key, to bind the token to it. */
   readonly cnfJkt?: string;
+  /** Sign on libuv's thread pool instead of this thread (compact-sign.ts says when that pays). */
+  readonly signOnThreadPool?: boolean;
 }
 
 /**
@@ -69,8 +71,8 @@ export async function issueAccessToken(ring: TokenKeyRing, opts: IssueAccessToke
   if (exp <= iat) throw new StintError('invalid_state', 'the grant ends before a token could be used', { internalReason: `grant ${grant.id} expires within the second` });
   const act = actClaimOf(grant.actorChain);
   const signer = ring.current;
-  // Claim names and values as jose's SignJWT would set them (RFC 9068 section 2.2), signed
-  // synchronously (compact-sign.ts: WebCrypto's per-call job costs issuance twice the CPU).
+  // Claim names and values as jose's SignJWT would set them (RFC 9068 section 2.2), signed with
+  // node:crypto (compact-sign.ts; WebCrypto's per-call job costs issuance twice the CPU).
   const payload: Record<string, unknown> = {
     client_id: grant.principal,
     scope: grant.role,
@@ -85,7 +87,7 @@ export async function issueAccessToken(ring: TokenKeyRing, opts: IssueAccessToke
     exp,
     jti: grant.id,
   };
-  return signCompactJws({ alg: signer.alg, kid: signer.kid, typ: ACCESS_TOKEN_TYPE }, payload, signer.privateKey);
+  return signCompactJws({ alg: signer.alg, kid: signer.kid, typ: ACCESS_TOKEN_TYPE }, payload, signer.privateKey, opts.signOnThreadPool === true);
 }
 
 const STRING_CLAIMS = ['iss', 'sub', 'aud', 'client_id', 'jti', 'scope', 'task', 'tenant'] as const;

@@ -1,10 +1,16 @@
 /**
- * JWS Compact Serialization (RFC 7515 section 7.1) of a JSON payload, signed synchronously with
- * `node:crypto` `sign`. Issuance signs one token per grant on the broker's one thread; jose's
- * `SignJWT` goes through WebCrypto, whose every call is a job handed to libuv's pool and a
- * promise back, measured at ~70 us per Ed25519 signature on this machine against ~36 us for a
- * synchronous `crypto.sign` (docs/benchmarks.md, "Issuance"). Verification stays with jose
- * (`jwtVerify`), so anything signed here is checked by the same code as before.
+ * JWS Compact Serialization (RFC 7515 section 7.1) of a JSON payload, signed with `node:crypto`
+ * `sign`, on this thread or, in its callback form, on libuv's thread pool (`onThreadPool`).
+ *
+ * Which is faster depends on what this thread does meanwhile. The broker starts signing a new
+ * grant's token while the grant commits (credential-service.ts). On PostgreSQL this thread
+ * then waits for the database server, and a signature made on the pool costs it ~8 us instead
+ * of ~29 us (Ed25519, 8 in flight): in-process issuance +15%. On PGlite the commit runs on this
+ * thread, and the pool only competes with it and the client for the second core: over HTTP
+ * -12%. Measured on the 2-core bench machine, docs/benchmarks.md ("Issuance"). jose's
+ * `SignJWT` goes through WebCrypto, whose per-call job and promises cost ~70 us a signature.
+ * Verification stays with jose (`jwtVerify`), so anything signed here is checked by the same
+ * code as before.
  *
  * Algorithms (RFC 7518 section 3.4, RFC 8037 section 3.1): `EdDSA` with an Ed25519 key, and
  * `ES256` (P-256, SHA-256) with the signature as the 64-byte `R || S` JWS requires
@@ -27,17 +33,27 @@ function keyObjectOf(key: CryptoKey): KeyObject {
   return object;
 }
 
-function signature(alg: TokenAlgorithm, input: Buffer, key: KeyObject): Buffer {
-  switch (alg) {
-    case 'EdDSA':
-      return sign(null, input, key);
-    case 'ES256':
-      return sign('sha256', input, { key, dsaEncoding: 'ieee-p1363' });
-  }
+function signatureHere(alg: TokenAlgorithm, input: Buffer, key: KeyObject): Buffer {
+  return alg === 'EdDSA' ? sign(null, input, key) : sign('sha256', input, { key, dsaEncoding: 'ieee-p1363' });
+}
+
+function signatureOnThreadPool(alg: TokenAlgorithm, input: Buffer, key: KeyObject): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const done = (error: Error | null, signed: Buffer): void => (error === null ? resolve(signed) : reject(error));
+    if (alg === 'EdDSA') sign(null, input, key, done);
+    else sign('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, done);
+  });
 }
 
 /** `base64url(JSON(header)).base64url(JSON(payload)).base64url(signature)`, signed with `key`. */
-export function signCompactJws(header: { readonly alg: TokenAlgorithm } & Record<string, unknown>, payload: Record<string, unknown>, key: CryptoKey): string {
+export async function signCompactJws(
+  header: { readonly alg: TokenAlgorithm } & Record<string, unknown>,
+  payload: Record<string, unknown>,
+  key: CryptoKey,
+  onThreadPool = false,
+): Promise<string> {
   const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
-  return `${input}.${signature(header.alg, Buffer.from(input), keyObjectOf(key)).toString('base64url')}`;
+  const data = Buffer.from(input);
+  const signed = onThreadPool ? await signatureOnThreadPool(header.alg, data, keyObjectOf(key)) : signatureHere(header.alg, data, keyObjectOf(key));
+  return `${input}.${signed.toString('base64url')}`;
 }
