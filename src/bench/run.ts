@@ -5,14 +5,21 @@
  * ends, whatever happens (also on Ctrl-C). Exit code 1 when a benchmark broke; goal FAILs are
  * results, not errors.
  *
+ * Each benchmark runs in a process of its own (this file, with STINT_BENCH_PHASE set), as each
+ * broker in production runs on one store: run one after the other in one process, the second
+ * store's in-process issuance measured ~20% slower than alone (its code paths had been warmed up
+ * on the other store's driver). The processes share one migrated PGlite template.
+ *
  * BENCH_QUICK=1 runs everything with small numbers (minutes -> seconds) for iterating on the
  * harness; its figures say nothing about the goals. BENCH_ONLY=<text> runs only the benchmarks
  * whose name contains it (e.g. `audit`, `PGlite`). BENCH_JSON=<file> also writes the raw results.
  */
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { writeFileSync, readFileSync } from 'node:fs';
+import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { benchAuditVerify } from './audit-verify.js';
 import { benchConnectors } from './connectors.js';
@@ -23,7 +30,7 @@ import { auditRows, connectorRows, errorRow, formatTable, introspectionRows, iss
 import { benchScale } from './scale.js';
 import { benchTokenExchange } from './token-exchange.js';
 import { Cleanup } from './cleanup.js';
-import { createWorkspace, phaseWorkspace, postgresServerVersion, type BenchWorkspace } from './setup.js';
+import { createWorkspace, postgresServerVersion, type BenchWorkspace } from './setup.js';
 
 /** One benchmark of the run. */
 interface Phase {
@@ -154,13 +161,74 @@ const log = (text: string): void => {
   process.stderr.write(`[bench] ${text}\n`);
 };
 
+/** Set in a benchmark's own process: the phase to run, where to write its outcome, the template. */
+const PHASE_ENV = 'STINT_BENCH_PHASE';
+const PHASE_OUT_ENV = 'STINT_BENCH_PHASE_OUT';
+const TEMPLATE_ENV = 'STINT_BENCH_PGLITE_TEMPLATE';
+
+/** What a phase's process hands back. */
+interface PhaseOutcome {
+  readonly result: unknown;
+  readonly rows: ReportRow[];
+}
+
+/** In a phase's process: runs that one phase, writes its outcome, exit code 1 when it broke. */
+async function runPhaseHere(name: string, outFile: string): Promise<number> {
+  const phase = phases.find((p) => p.name === name);
+  if (phase === undefined) throw new Error(`no benchmark named "${name}"`);
+  const ws = createWorkspace(new Cleanup(), process.env[TEMPLATE_ENV]);
+  const abort = (signal: NodeJS.Signals): void => {
+    log(`${phase.name}: ${signal}, cleaning up`);
+    void ws.cleanup.runAll().then(() => process.exit(130));
+  };
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  let outcome: PhaseOutcome;
+  let code = 0;
+  try {
+    outcome = await withTimeout(phase.run(ws), phase.timeoutMs, phase.name);
+  } catch (err) {
+    code = 1;
+    outcome = { result: { error: err instanceof Error ? err.message : String(err) }, rows: [errorRow(phase.name, err)] };
+    log(`${phase.name} FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  } finally {
+    const failed = await ws.cleanup.runAll();
+    for (const f of failed) log(`cleanup failed: ${f}`);
+  }
+  writeFileSync(outFile, JSON.stringify(outcome));
+  return code;
+}
+
+/** Runs one phase in a fresh process; its outcome, or an ERROR row when the process broke. */
+function runPhaseProcess(phase: Phase, root: BenchWorkspace, template: string, onChild: (kill: () => void) => void): Promise<PhaseOutcome> {
+  const outFile = join(root.root, `${phase.name.replace(/[^a-z0-9]+/gi, '-')}.json`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url)], {
+      env: { ...process.env, [PHASE_ENV]: phase.name, [PHASE_OUT_ENV]: outFile, [TEMPLATE_ENV]: template },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    // The phase bounds itself; this only catches a process that hangs while cleaning up.
+    const timer = setTimeout(() => child.kill('SIGTERM'), phase.timeoutMs + 2 * MINUTE);
+    onChild(() => child.kill('SIGTERM'));
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (existsSync(outFile)) {
+        resolve(JSON.parse(readFileSync(outFile, 'utf8')) as PhaseOutcome);
+        return;
+      }
+      const err = new Error(`the benchmark's process ended (${code ?? signal}) without a result`);
+      resolve({ result: { error: err.message }, rows: [errorRow(phase.name, err)] });
+    });
+  });
+}
+
 async function main(): Promise<number> {
   const root = createWorkspace(new Cleanup());
-  let current: BenchWorkspace | undefined;
+  let killCurrent: (() => void) | undefined;
   const abort = (signal: NodeJS.Signals): void => {
     log(`${signal}: cleaning up`);
+    killCurrent?.();
     void (async () => {
-      if (current) await current.cleanup.runAll();
       await root.cleanup.runAll();
       process.exit(130);
     })();
@@ -175,27 +243,17 @@ async function main(): Promise<number> {
   const started = performance.now();
   log(`${quick ? 'QUICK mode (figures not meaningful)' : 'full run'}; state under ${root.root}`);
   try {
+    const template = await root.pgliteTemplate();
     const only = process.env.BENCH_ONLY;
     for (const phase of phases.filter((p) => only === undefined || p.name.includes(only))) {
-      const ws = phaseWorkspace(root);
-      current = ws;
       const phaseStarted = performance.now();
       log(`${phase.name} ...`);
-      try {
-        const { result, rows: phaseRows } = await withTimeout(phase.run(ws), phase.timeoutMs, phase.name);
-        results[phase.name] = result;
-        rows.push(...phaseRows);
-        log(`${phase.name} done in ${((performance.now() - phaseStarted) / 1000).toFixed(1)} s`);
-      } catch (err) {
-        broken++;
-        rows.push(errorRow(phase.name, err));
-        results[phase.name] = { error: err instanceof Error ? err.message : String(err) };
-        log(`${phase.name} FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      } finally {
-        const failed = await ws.cleanup.runAll();
-        for (const f of failed) log(`cleanup failed: ${f}`);
-        current = undefined;
-      }
+      const outcome = await runPhaseProcess(phase, root, template, (kill) => (killCurrent = kill));
+      killCurrent = undefined;
+      results[phase.name] = outcome.result;
+      rows.push(...outcome.rows);
+      if (outcome.rows.some((r) => r.verdict === 'ERROR')) broken++;
+      else log(`${phase.name} done in ${((performance.now() - phaseStarted) / 1000).toFixed(1)} s`);
     }
   } finally {
     const failed = await root.cleanup.runAll();
@@ -210,6 +268,7 @@ async function main(): Promise<number> {
   return broken > 0 ? 1 : 0;
 }
 
-const code = await main();
+const phaseName = process.env[PHASE_ENV];
+const code = phaseName !== undefined ? await runPhaseHere(phaseName, process.env[PHASE_OUT_ENV] ?? '') : await main();
 // A benchmark that timed out may still hold handles; everything it made is already removed.
 process.stdout.write('', () => process.exit(code));

@@ -57,11 +57,14 @@ export function phaseWorkspace(ws: BenchWorkspace): BenchWorkspace {
   return { root: ws.root, cleanup: new Cleanup(), pgliteTemplate: () => ws.pgliteTemplate() };
 }
 
-/** Creates the temporary root (removed by `cleanup.runAll()`). */
-export function createWorkspace(cleanup: Cleanup = new Cleanup()): BenchWorkspace {
+/**
+ * Creates the temporary root (removed by `cleanup.runAll()`). `existingTemplate`: a migrated
+ * PGlite data directory made by another process (the bench's parent, run.ts) to copy from.
+ */
+export function createWorkspace(cleanup: Cleanup = new Cleanup(), existingTemplate?: string): BenchWorkspace {
   const root = mkdtempSync(join(tmpdir(), 'stint-bench-'));
   cleanup.add(`remove ${root}`, () => rmSync(root, { recursive: true, force: true }));
-  let template: Promise<string> | undefined;
+  let template: Promise<string> | undefined = existingTemplate === undefined ? undefined : Promise.resolve(existingTemplate);
   return {
     root,
     cleanup,
