@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Principal, WorkloadKind } from '../../src/core/principal.js';
+import { afterAll } from 'vitest';
 import type { PolicyEvaluator, PolicyInput } from '../../src/ports/policy.js';
 
 /** The role names of the example config (union over its targets). */
@@ -118,4 +119,21 @@ export async function policyDir(files: Record<string, string | Uint8Array>): Pro
   const dir = await mkdtemp(join(tmpdir(), 'stint-policy-'));
   for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * For a test file: `dirWith(text)` makes a function that writes a temporary policy directory
+ * holding `text` (as `p.cedar`) when first called; every such directory is removed after the
+ * file's tests.
+ */
+export function temporaryPolicyDirs(): (text: string) => () => Promise<string> {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterAll(async () => {
+    await Promise.all(cleanups.map((c) => c()));
+  });
+  return (text) => async () => {
+    const { dir, cleanup } = await policyDir({ 'p.cedar': text });
+    cleanups.push(cleanup);
+    return dir;
+  };
 }

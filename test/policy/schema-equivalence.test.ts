@@ -9,11 +9,11 @@
  */
 import fc from 'fast-check';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCedarPolicies, type CedarPolicyEvaluator } from '../../src/adapters/policy-cedar/index.js';
 import type { PolicyInput } from '../../src/ports/policy.js';
 import { policyInput } from './arbitraries.js';
-import { EXAMPLE_ROLES, policyDir } from './inputs.js';
+import { EXAMPLE_ROLES, temporaryPolicyDirs } from './inputs.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/policies', import.meta.url));
 
@@ -112,10 +112,7 @@ const requests: fc.Arbitrary<PolicyInput> = fc.oneof(
   },
 );
 
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  await Promise.all(cleanups.map((c) => c()));
-});
+const dirWith = temporaryPolicyDirs();
 
 async function pair(dir: string): Promise<{ fast: CedarPolicyEvaluator; checked: CedarPolicyEvaluator }> {
   const [fast, checked] = await Promise.all([
@@ -125,13 +122,6 @@ async function pair(dir: string): Promise<{ fast: CedarPolicyEvaluator; checked:
   return { fast, checked };
 }
 
-function dirWith(text: string): () => Promise<string> {
-  return async () => {
-    const { dir, cleanup } = await policyDir({ 'p.cedar': text });
-    cleanups.push(cleanup);
-    return dir;
-  };
-}
 
 describe.each([
   ['the example policies', async () => EXAMPLES],
