@@ -81,8 +81,8 @@ export class CredentialService {
     if (!hasSideEffects(connector)) {
       // Nothing outside the store changes: request, decision and activation commit together.
       const active = activate(begun.grant, now, actor, false);
-      // The token is signed (on the thread pool, compact-sign.ts) while the grant commits, and
-      // handed out only once the commit succeeded; if it fails, the token is dropped unseen.
+      // The token is signed while the grant commits (on PostgreSQL on the thread pool,
+      // compact-sign.ts) and handed out only once the commit succeeded; else it is dropped unseen.
       const token = this.deps.tokens.issue(active.grant, now, active.grant.dpopJkt);
       token.catch(() => undefined);
       await this.deps.newGrants.insert(active.grant, [...opened.events, ...active.events]);

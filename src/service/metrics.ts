@@ -31,15 +31,17 @@ export function createMetrics(
   const registry = new Registry();
   const memoCounts = opts.policyMemoCounts;
   if (memoCounts !== undefined) {
-    new Gauge({
-      name: 'stint_policy_decision_memo_lookups',
+    new Counter({
+      name: 'stint_policy_decision_memo_lookups_total',
       help: 'Policy evaluations since start, by who answered: the decision memo (hit) or Cedar (miss)',
       labelNames: ['result'] as const,
       registers: [registry],
+      // The memo keeps the counts; each scrape reports them as they are.
       collect() {
         const { hits, misses } = memoCounts();
-        this.set({ result: 'hit' }, hits);
-        this.set({ result: 'miss' }, misses);
+        this.reset();
+        this.inc({ result: 'hit' }, hits);
+        this.inc({ result: 'miss' }, misses);
       },
     });
   }

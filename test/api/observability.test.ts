@@ -45,7 +45,7 @@ describe('observability endpoints', () => {
   it('counts policy answers from the decision memo: a new task of the same shape is a new grant with the same decision', async () => {
     const lookups = async (): Promise<{ hit: number; miss: number }> => {
       const text = await (await fetch(`${t.url}/metrics`)).text();
-      const read = (result: string) => Number(new RegExp(`^stint_policy_decision_memo_lookups\\{result="${result}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+      const read = (result: string) => Number(new RegExp(`^stint_policy_decision_memo_lookups_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
       return { hit: read('hit'), miss: read('miss') };
     };
     const bot = 'workload:ci-runner';
