@@ -37,6 +37,7 @@ class Connection {
   constructor(
     private readonly socket: Socket,
     private readonly idle: (connection: Connection) => void,
+    private readonly ended: () => void,
   ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
@@ -50,15 +51,19 @@ class Connection {
   }
 
   close(): void {
+    const first = !this.closed;
     this.closed = true;
     this.socket.destroy();
+    if (first) this.ended();
   }
 
   private fail(error: Error): void {
+    const first = !this.closed;
     this.closed = true;
     const current = this.current;
     this.current = undefined;
     current?.reject(new Error(`${current.what}: ${error.message}${this.answered > 0 ? ' (on a reused keep-alive socket)' : ''}`, { cause: error }));
+    if (first) this.ended();
   }
 
   private receive(chunk: Buffer): void {
@@ -205,7 +210,12 @@ export class KeepAliveClient {
       return;
     }
     this.waiting.push(pending);
-    if (this.liveConnections() + this.connecting < this.maxSockets) this.open();
+    this.replenish();
+  }
+
+  /** Opens a connection when requests wait and the pool has room (also after one ended). */
+  private replenish(): void {
+    if (!this.closed && this.waiting.length > 0 && this.liveConnections() + this.connecting < this.maxSockets) this.open();
   }
 
   private liveConnections(): number {
@@ -224,12 +234,18 @@ export class KeepAliveClient {
       this.connecting -= 1;
       const pending = this.waiting.shift();
       pending?.reject(new Error(`${pending.what}: ${error.message}`, { cause: error }));
+      // Each request still waiting gets its own attempt (and its own error if the server is gone).
+      this.replenish();
     };
     socket.once('error', refused);
     socket.once('connect', () => {
       socket.off('error', refused);
       this.connecting -= 1;
-      const connection = new Connection(socket, (c) => this.release(c));
+      const connection = new Connection(
+        socket,
+        (c) => this.release(c),
+        () => this.replenish(),
+      );
       this.all.add(connection);
       this.release(connection);
     });

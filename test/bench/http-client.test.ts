@@ -56,6 +56,9 @@ describe('KeepAliveClient', () => {
       expect(await client.request('GET', '/empty')).toEqual({ status: 204, body: '' });
       expect(await client.request('GET', '/close')).toEqual({ status: 201, body: 'ok' });
       expect(await client.request('GET', '/chunked')).toEqual({ status: 200, body: 'héllo wörld' });
+      // Requests waiting while connections close under them are carried by new ones.
+      const mixed = await Promise.all(['/close', '/chunked', '/close', '/chunked', '/close'].map((path) => client.request('GET', path)));
+      expect(mixed.map((a) => a.status)).toEqual([201, 200, 201, 200, 201]);
       await expect(client.json('GET', '/empty', 200)).rejects.toThrow('GET /empty answered 204 (expected 200)');
     } finally {
       client.close();
@@ -69,6 +72,9 @@ describe('KeepAliveClient', () => {
     await new Promise((resolve) => probe.close(resolve));
     const client = new KeepAliveClient(`http://127.0.0.1:${port}`, 1);
     await expect(client.request('GET', '/x')).rejects.toThrow(/^GET \/x: .*ECONNREFUSED/);
+    // Requests queued behind a refused connection each get their own answer, none hangs.
+    const queued = await Promise.allSettled(['/a', '/b', '/c'].map((path) => client.request('GET', path)));
+    expect(queued.map((r) => (r.status === 'rejected' ? String(r.reason.message).split(':')[0] : 'fulfilled'))).toEqual(['GET /a', 'GET /b', 'GET /c']);
     client.close();
   });
 });

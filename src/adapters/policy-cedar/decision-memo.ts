@@ -22,8 +22,8 @@
  * and a new decision record, only the policy arithmetic is not redone.
  *
  * Bounded in entries and in key length (a policy matching `context.task like "*x*"` puts the
- * task text into the key); least recently used entries go first. Requests that read
- * `context.now` are not memoised (evaluator.ts): they differ every millisecond.
+ * task text into the key); least recently used entries go first. Requests whose policies read
+ * `context.now` get no key (`memoKeyOf`): they differ every millisecond.
  */
 import type { PolicyAnswer } from '../../ports/policy.js';
 import type { CedarRequest } from './request.js';

@@ -94,12 +94,13 @@ export class CedarPolicyEvaluator implements PolicyEvaluator {
       // refused the same way whichever slice it would have gone to (request.ts checks all
       // values). An undeclared action is refused below and gets no slice of its own.
       const slice = this.actions.has(input.role) ? this.slices?.sliceFor(input) : undefined;
-      const built = cedarRequestOf(input, slice?.reads ?? this.reads);
+      const reads = slice?.reads ?? this.reads;
+      const built = cedarRequestOf(input, reads);
       if ('error' in built) return denied([`invalid request: ${built.error}`]);
       // What Cedar's request validation would refuse first: an action the schema does not declare.
       if (!this.actions.has(input.role)) return denied([`invalid request: action ${JSON.stringify(input.role)} is not declared in the schema (no configured role has this name)`]);
       const policySetId = slice?.policySetId ?? this.names.policySetId;
-      const memoKey = this.memo === undefined ? undefined : memoKeyOf(policySetId, built.request, slice?.reads ?? this.reads);
+      const memoKey = this.memo === undefined ? undefined : memoKeyOf(policySetId, built.request, reads);
       if (memoKey !== undefined) {
         const known = this.memo!.get(memoKey);
         if (known !== undefined) return known;
