@@ -160,7 +160,8 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       bus,
       log,
       metrics,
-      newGrants: new GrantInsertBatcher(store, clock, bus),
+      // PostgreSQL commits on the server: the next half of the callers is worked on meanwhile.
+      newGrants: new GrantInsertBatcher(store, clock, bus, { commitsOffThread: store.kind === 'postgres' }),
       newId: () => timeSortableId(clock.now()),
     };
     const credentials = new CredentialService(deps);

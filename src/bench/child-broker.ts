@@ -10,7 +10,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { processMemory, type ProcessMemory } from './process-memory.js';
-import { CLI_ENTRY, STORE_PROBE_ENTRY, type BenchState, type BenchWorkspace } from './setup.js';
+import { CLI_ENTRY, RAW_INSERT_SERVER_ENTRY, STORE_PROBE_ENTRY, type BenchState, type BenchWorkspace } from './setup.js';
 
 /** A running child broker. */
 export interface ChildBroker {
@@ -168,4 +168,60 @@ export async function probeStore(ws: BenchWorkspace, state: BenchState, timeoutM
     await exited(child);
     await kill();
   }
+}
+
+/** The HTTP issuance reference (raw-insert-server.ts) running in its own process. */
+export interface RawInsertServer {
+  readonly url: string;
+  /** SIGTERM (driver closed, PGlite's lock released) and wait for the exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts raw-insert-server.js on the state's store and waits for the port it prints. Throws
+ * (after killing it) when it exits first or does not answer within `timeoutMs`.
+ */
+export async function spawnRawInsertServer(ws: BenchWorkspace, state: BenchState, timeoutMs = 60_000): Promise<RawInsertServer> {
+  if (!existsSync(RAW_INSERT_SERVER_ENTRY)) throw new Error(`${RAW_INSERT_SERVER_ENTRY} is missing: run "npm run build" first`);
+  const args = state.store === 'postgres' ? [RAW_INSERT_SERVER_ENTRY, 'postgres'] : [RAW_INSERT_SERVER_ENTRY, 'pglite', state.dataDir];
+  const env = { PATH: process.env.PATH ?? '', ...(state.databaseUrl !== undefined ? { STINT_BENCH_STORE_URL: state.databaseUrl } : {}) };
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const kill = ws.cleanup.add(`kill raw insert server ${child.pid}`, async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited(child);
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the raw insert server did not start within ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
+      child.stdout!.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString('utf8');
+        const end = stdout.indexOf('\n');
+        if (end >= 0) {
+          clearTimeout(timer);
+          resolve((JSON.parse(stdout.slice(0, end)) as { port: number }).port);
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the raw insert server exited (${code}) before it listened:\n${stderr}`));
+      });
+    });
+  } catch (err) {
+    await kill();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited(child);
+      clearTimeout(timer);
+      await kill();
+    })());
+  return { url: `http://127.0.0.1:${port}`, stop };
 }

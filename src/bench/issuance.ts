@@ -12,15 +12,10 @@
  * database, with the same concurrency; the doc is a real grant's doc (same size). The raw rate
  * is measured before and after the Stint runs and averaged, so drifting machine load hits both.
  */
-import type { SqlDriver } from '../adapters/store-sql/driver.js';
-import { openPgliteDriver } from '../adapters/store-sql/pglite.js';
-import { DEFAULT_POOL_SIZE, openPostgresDriver } from '../adapters/store-sql/postgres.js';
-import { DOC_PARAM, grantToParams } from '../adapters/store-sql/row.js';
-import { timeSortableId } from '../service/context.js';
-import { spawnBroker } from './child-broker.js';
+import { spawnBroker, spawnRawInsertServer } from './child-broker.js';
 import { KeepAliveClient } from './http-client.js';
 import { combineRates, measureWarm, type Rate } from './measure.js';
-import { sampleGrant } from './sample-grants.js';
+import { insertRawRow, issuedGrantDoc, openRawInsertDriver } from './raw-insert.js';
 import {
   BENCH_GRANT_BODY,
   BENCH_GRANT_INPUT,
@@ -58,17 +53,11 @@ export interface IssuanceResult {
   /** Raw INSERT+COMMIT: the mean of the runs before and after. */
   readonly rawInsert: Rate;
   readonly rawInsertRuns: readonly Rate[];
+  /** The same INSERT+COMMIT behind a bare HTTP server, same client: the mean of before and after. */
+  readonly rawInsertHttp: Rate;
+  readonly rawInsertHttpRuns: readonly Rate[];
   /** Size of the jsonb doc each raw row carries (a real grant's doc). */
   readonly docBytes: number;
-}
-
-const RAW_TABLE = `CREATE TABLE IF NOT EXISTS bench_raw_insert (id text COLLATE "C" PRIMARY KEY, doc jsonb NOT NULL)`;
-const RAW_INSERT = 'INSERT INTO bench_raw_insert (id, doc) VALUES ($1, $2::jsonb)';
-
-/** The doc column of a freshly issued grant, as the store writes it. */
-function issuedGrantDoc(): string {
-  const { grant } = sampleGrant({ id: timeSortableId(Date.now()), createdAt: Date.now(), status: 'active' });
-  return grantToParams(grant)[DOC_PARAM - 1] as string;
 }
 
 /**
@@ -81,26 +70,37 @@ function taskCounter(): () => string {
   return () => `${BENCH_GRANT_INPUT.task} #${++n}`;
 }
 
-/** Opens the driver the broker would use on this state's store. */
-async function openDriver(state: BenchState): Promise<SqlDriver> {
-  if (state.store === 'pglite') return openPgliteDriver(state.dataDir);
-  return openPostgresDriver(state.databaseUrl!, DEFAULT_POOL_SIZE);
-}
-
 /** One INSERT per transaction, `concurrency` at a time, through the store's driver. */
 async function measureRawInsert(ws: BenchWorkspace, state: BenchState, doc: string, opts: IssuanceOptions): Promise<Rate> {
-  const driver = await openDriver(state);
+  const driver = await openRawInsertDriver(state.store === 'pglite' ? { kind: 'pglite', dataDir: state.dataDir } : { kind: 'postgres', url: state.databaseUrl! });
   const close = ws.cleanup.add('close raw-insert driver', () => driver.close());
   try {
-    await driver.query(RAW_TABLE);
-    return await measureWarm(
-      opts.grants,
-      opts.concurrency,
-      () => driver.transaction((tx) => tx.query(RAW_INSERT, [timeSortableId(Date.now()), doc])),
-      { warmUpMs: opts.warmUpMs },
-    );
+    return await measureWarm(opts.grants, opts.concurrency, () => insertRawRow(driver, doc), { warmUpMs: opts.warmUpMs });
   } finally {
     await close();
+  }
+}
+
+/**
+ * The same INSERT+COMMIT behind a bare `node:http` server in its own process
+ * (raw-insert-server.ts), through the same client with the same sockets and a body like the
+ * grant request's: what HTTP, a JSON body, a second process and the shared two cores cost any
+ * service that records a row, without Stint.
+ */
+async function measureRawInsertHttp(ws: BenchWorkspace, state: BenchState, opts: IssuanceOptions): Promise<Rate> {
+  const server = await spawnRawInsertServer(ws, state);
+  const client = new KeepAliveClient(server.url, opts.concurrency);
+  try {
+    const headers = { 'content-type': 'application/json' };
+    const template = JSON.parse(BENCH_GRANT_BODY) as Record<string, unknown>;
+    const task = taskCounter();
+    return await measureWarm(opts.grants, opts.concurrency, async () => {
+      const body = (await client.json('POST', '/rows', 201, { headers, body: JSON.stringify({ ...template, task: task() }) })) as { id?: unknown };
+      if (typeof body.id !== 'string') throw new Error('the raw insert server answered without an id');
+    }, { warmUpMs: opts.warmUpMs });
+  } finally {
+    client.close();
+    await server.stop();
   }
 }
 
@@ -148,9 +148,11 @@ export async function benchIssuance(ws: BenchWorkspace, opts: IssuanceOptions): 
   const state = await createBenchState(ws, `issuance-${opts.store}`, opts.store);
   const doc = issuedGrantDoc();
   const before = await measureRawInsert(ws, state, doc, opts);
+  const httpBefore = await measureRawInsertHttp(ws, state, opts);
   const inProcess = await measureInProcess(ws, state, opts);
   const inProcessEveryDecision = await measureInProcess(ws, state, opts, false);
   const http = await measureHttp(ws, state, opts);
+  const httpAfter = await measureRawInsertHttp(ws, state, opts);
   const after = await measureRawInsert(ws, state, doc, opts);
   return {
     store: opts.store,
@@ -160,6 +162,8 @@ export async function benchIssuance(ws: BenchWorkspace, opts: IssuanceOptions): 
     http,
     rawInsert: combineRates([before, after]),
     rawInsertRuns: [before, after],
+    rawInsertHttp: combineRates([httpBefore, httpAfter]),
+    rawInsertHttpRuns: [httpBefore, httpAfter],
     docBytes: Buffer.byteLength(doc),
   };
 }

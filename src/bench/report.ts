@@ -62,6 +62,7 @@ export function issuanceRows(r: IssuanceResult): ReportRow[] {
     ratioRow(`Grants issued, in-process (${where})`, r.inProcess.perSecond, r.rawInsert.perSecond, 'raw INSERT+COMMIT', true),
     ratioRow(`  the same, Cedar evaluating every request (${where})`, r.inProcessEveryDecision.perSecond, r.rawInsert.perSecond, 'raw INSERT+COMMIT', false),
     ratioRow(`Grants issued, HTTP (${where})`, r.http.perSecond, r.rawInsert.perSecond, 'raw INSERT+COMMIT', true),
+    ratioRow(`  the same against INSERT+COMMIT behind bare HTTP (${where})`, r.http.perSecond, r.rawInsertHttp.perSecond, 'raw INSERT+COMMIT, HTTP', false),
   ];
 }
 

@@ -31,6 +31,9 @@ export const CLI_ENTRY = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 /** The built store probe (store-probe.ts), the scale benchmark's reference. */
 export const STORE_PROBE_ENTRY = join(REPO_ROOT, 'dist', 'bench', 'store-probe.js');
 
+/** The HTTP issuance reference (raw-insert-server.ts). */
+export const RAW_INSERT_SERVER_ENTRY = join(REPO_ROOT, 'dist', 'bench', 'raw-insert-server.js');
+
 /** Admin connection that creates and drops the bench databases. */
 export const ADMIN_POSTGRES_URL = process.env.STINT_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 

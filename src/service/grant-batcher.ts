@@ -36,6 +36,21 @@ const MAX_BATCH = 64;
  */
 const COLLECT_MAX_MS = 2;
 
+/** How the batcher forms batches (see {@link GrantInsertBatcher}). */
+export interface GrantBatcherOptions {
+  /**
+   * The store commits off this thread (PostgreSQL: the server does the work while this thread
+   * waits). Then a batch takes at most half of the callers in flight, and the next batch starts
+   * the moment the previous one commits: the other half's requests (policy, state machine, rows,
+   * the HTTP answer) are worked on while a batch is in the database, instead of every caller
+   * waiting for one commit and the database then waiting for every caller. One commit is in
+   * flight at a time either way (the audit head row lock serialises them; two in flight measured
+   * slower, docs/benchmarks.md). On PGlite the commit runs on this thread, so there is nothing
+   * to overlap: batches wait for the whole round of callers.
+   */
+  readonly commitsOffThread?: boolean;
+}
+
 /**
  * Group commit of new grants, with fair batches. Each caller's promise settles only after the
  * COMMIT of the transaction that holds its grant, or with its own error.
@@ -50,11 +65,16 @@ export class GrantInsertBatcher {
   private lastCommitMs = 0;
   private collectTimer: NodeJS.Timeout | undefined;
 
+  private readonly commitsOffThread: boolean;
+
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly bus: EventBus,
-  ) {}
+    options: GrantBatcherOptions = {},
+  ) {
+    this.commitsOffThread = options.commitsOffThread ?? false;
+  }
 
   /** Inserts a new grant with its events; resolves with the audit records once committed. */
   insert(grant: Grant, events: readonly AuditEventInput[]): Promise<AuditRecord[]> {
@@ -65,8 +85,9 @@ export class GrantInsertBatcher {
     });
   }
 
+  /** How many queued requests the next batch waits for. */
   private target(): number {
-    return Math.min(this.concurrency, MAX_BATCH);
+    return Math.min(this.commitsOffThread ? Math.ceil(this.concurrency / 2) : this.concurrency, MAX_BATCH);
   }
 
   /**
@@ -98,7 +119,7 @@ export class GrantInsertBatcher {
 
   /** Commits one batch, then forms the next one or goes idle. Never rejects. */
   private async drain(): Promise<void> {
-    const batch = this.queue.splice(0, MAX_BATCH);
+    const batch = this.queue.splice(0, this.commitsOffThread ? Math.max(1, this.target()) : MAX_BATCH);
     const started = performance.now();
     let records: AuditRecord[] | undefined;
     try {
@@ -123,8 +144,11 @@ export class GrantInsertBatcher {
     }
     this.lastCommitMs = performance.now() - started;
     this.concurrency = batch.length + this.queue.length;
-    if (this.queue.length > 0) this.collect();
-    else this.state = 'idle';
+    if (this.queue.length === 0) this.state = 'idle';
+    // Off-thread commits: the next half goes to the database at once, while this thread
+    // answers the callers just settled (their continuations run after this turn).
+    else if (this.commitsOffThread) this.start();
+    else this.collect();
   }
 
   private commit(batch: readonly Job[]): Promise<AuditRecord[]> {

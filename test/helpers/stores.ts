@@ -92,7 +92,8 @@ export async function openPgliteStore(): Promise<OpenedStore> {
   };
 }
 
-async function openPostgresStore(): Promise<OpenedStore> {
+/** A new, empty, migrated store in a fresh PostgreSQL database; `cleanup()` closes and drops it. */
+export async function openPostgresStore(): Promise<OpenedStore> {
   const db = await createTestDatabase();
   let store: Store;
   try {

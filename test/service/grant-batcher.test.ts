@@ -8,7 +8,7 @@ import type { Store } from '../../src/ports/store.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { EventBus } from '../../src/service/context.js';
 import { GrantInsertBatcher } from '../../src/service/grant-batcher.js';
-import { openPgliteStore, type OpenedStore } from '../helpers/stores.js';
+import { openPgliteStore, openPostgresStore, type OpenedStore } from '../helpers/stores.js';
 import { makeGrant } from '../store/fixtures.js';
 import type { AuditRecord } from '../../src/core/events.js';
 
@@ -91,5 +91,64 @@ describe('GrantInsertBatcher', () => {
     expect(await Promise.all(acknowledged)).toEqual(grants.map(() => 1));
     expect(transactions).toBe(1);
     for (const g of grants) expect(await store.getGrant(g.id)).toEqual(g);
+  });
+});
+
+describe('GrantInsertBatcher with commits off the thread (PostgreSQL)', () => {
+  let opened: OpenedStore | undefined;
+  let store: Store;
+  beforeAll(async () => {
+    opened = await openPostgresStore();
+    store = opened.store;
+  });
+  afterAll(async () => {
+    await opened?.cleanup();
+  });
+
+  /**
+   * 8 callers in a closed loop (each files its next grant when the last one is committed), as
+   * the HTTP clients of the benchmark do; returns the size of every group commit and each
+   * caller's records.
+   */
+  async function closedLoop(commitsOffThread: boolean): Promise<{ sizes: number[]; records: AuditRecord[][] }> {
+    const sizes: number[] = [];
+    const counting: Store = Object.create(store, {
+      commitNewGrants: {
+        value: (grants: Parameters<Store['commitNewGrants']>[0], events: Parameters<Store['commitNewGrants']>[1], time: number) => {
+          sizes.push(grants.length);
+          return store.commitNewGrants(grants, events, time);
+        },
+      },
+    });
+    const batcher = new GrantInsertBatcher(counting, new ManualClock(), new EventBus(), { commitsOffThread });
+    const records: AuditRecord[][] = [];
+    const caller = async (): Promise<void> => {
+      for (let round = 0; round < 6; round++) {
+        const g = makeGrant();
+        const own = await batcher.insert(g, [{ type: 'grant.requested' as const, actor: 'system', grantId: g.id, data: { round } }]);
+        expect(own.map((r) => r.grantId)).toEqual([g.id]);
+        expect(await store.getGrant(g.id)).toEqual(g);
+        records.push(own);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, caller));
+    return { sizes, records };
+  }
+
+  it('commits half of the callers at a time, so the other half is worked on meanwhile; every grant and record lands once', async () => {
+    const before = await store.auditHead();
+    const split = await closedLoop(true);
+    // After the first commit (one request: nothing was known about concurrency yet) the callers
+    // settle into two halves that take turns.
+    expect(Math.max(...split.sizes.slice(1))).toBeLessThanOrEqual(4);
+    expect(split.sizes.reduce((a, b) => a + b, 0)).toBe(48);
+    const together = await closedLoop(false);
+    // The default (PGlite's way): the whole round of callers in one commit.
+    expect(Math.max(...together.sizes)).toBe(8);
+    const log = await store.readAudit(before.size, 200);
+    expect(log.map((r) => r.seq)).toEqual(log.map((_, i) => before.size + i));
+    expect(log).toHaveLength(96);
+    const handedOut = [...split.records, ...together.records].flat().map((r) => r.seq);
+    expect(new Set(handedOut).size).toBe(96);
   });
 });

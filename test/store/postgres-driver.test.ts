@@ -87,3 +87,69 @@ describe('PostgreSQL driver transactions', () => {
     expect(await ids()).toEqual([3, 4]);
   });
 });
+
+describe('PostgreSQL driver: the connection kept for prepared statements', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let driver: SqlDriver;
+  let admin: pg.Client;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    driver = openPostgresDriver(db.url, 3);
+    await driver.query('CREATE TABLE t (id integer PRIMARY KEY)');
+    admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await admin.end();
+    await driver.close();
+    await db.drop();
+  });
+
+  const insert = (id: number) => driver.query('INSERT INTO t (id) VALUES ($1)', [id], { prepare: 'test_insert' });
+  /** Server process ids of the driver's connections (all but the admin's). */
+  const driverBackends = async () =>
+    (await admin.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')).rows.map((r) => Number(r.pid));
+
+  it('runs prepared statements on one kept connection, and goes on after a server error and after losing it', async () => {
+    // The first statement checks the connection out in the background; those after run on it.
+    for (let id = 1; id <= 5; id++) await insert(id);
+    const pid = async () => Number((await driver.query('SELECT pg_backend_pid() AS pid, $1::int AS n', [0], { prepare: 'test_pid' }))[0]!.pid);
+    const kept = await pid();
+    expect(await pid()).toBe(kept);
+    // A server-side error (duplicate key) leaves the kept connection in use.
+    await expect(insert(1)).rejects.toMatchObject({ code: 'conflict' });
+    expect(await pid()).toBe(kept);
+
+    // The server ends every connection of the driver (as a restart would): no unhandled
+    // 'error' ends this process, and statements go on, at most one of them failing.
+    const ended = await driverBackends();
+    expect(ended).toContain(kept);
+    await admin.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [ended]);
+    const failures: unknown[] = [];
+    let id = 6;
+    for (let attempt = 0; attempt < 10 && id <= 10; attempt++) {
+      try {
+        await insert(id);
+        id += 1;
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+    expect(id).toBe(11);
+    expect(failures.length).toBeLessThanOrEqual(3);
+    for (const f of failures) expect(f).toMatchObject({ code: 'store_unavailable' });
+    expect(ended).not.toContain(await pid());
+    expect((await driver.query('SELECT count(*)::int AS n FROM t'))[0]).toEqual({ n: 10 });
+  });
+
+  it('keeps no connection when the pool has only one (transactions would have none left)', async () => {
+    const single = openPostgresDriver(db.url, 1);
+    try {
+      await single.query('SELECT $1::int AS n', [1], { prepare: 'single_probe' });
+      await single.query('SELECT $1::int AS n', [2], { prepare: 'single_probe' });
+      expect(await single.transaction((tx) => tx.query('SELECT $1::int AS n', [3]))).toEqual([{ n: 3 }]);
+    } finally {
+      await single.close();
+    }
+  });
+});

@@ -24,20 +24,81 @@ export function openPostgresDriver(url: string, poolSize: number = DEFAULT_POOL_
   // 'error' on the pool; unhandled, that would crash the process. The pool already discards the
   // client, and the next statement reports store_unavailable if the server stays down.
   pool.on('error', () => undefined);
-  return new PostgresDriver(pool, secrets);
+  return new PostgresDriver(pool, secrets, poolSize >= 2);
 }
 
 class PostgresDriver implements SqlDriver {
   readonly kind = 'postgres' as const;
   private closing: Promise<void> | undefined;
+  /**
+   * A connection kept for prepared statements outside transactions (the group commit of new
+   * grants, one at a time): `client.query` writes the statement to the socket at once, while
+   * `pool.query` hands it out only on a later tick (pg-pool's `process.nextTick`), after every
+   * continuation already queued on this thread has run. So the commit reaches the server before
+   * this thread goes on to the requests it just answered, and the two overlap
+   * (grant-batcher.ts). Busy or broken: statements take the pool as before.
+   */
+  private statementClient: pg.PoolClient | undefined;
+  private statementClientBusy = false;
+  private statementClientPending: Promise<void> | undefined;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly secrets: readonly string[],
+    /** False for a pool of one connection: keeping it would leave transactions none. */
+    private readonly keepsStatementClient: boolean,
   ) {}
 
   query(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<SqlRow[]> {
-    return this.run(this.pool, sql, params, options);
+    const client = this.statementClient;
+    if (options?.prepare === undefined || this.closing !== undefined) return this.run(this.pool, sql, params, options);
+    if (client === undefined || this.statementClientBusy) {
+      if (client === undefined && this.keepsStatementClient) this.keepStatementClient();
+      return this.run(this.pool, sql, params, options);
+    }
+    this.statementClientBusy = true;
+    return this.runOnStatementClient(client, sql, params, options.prepare);
+  }
+
+  private async runOnStatementClient(client: pg.PoolClient, sql: string, params: readonly unknown[], name: string): Promise<SqlRow[]> {
+    try {
+      return (await client.query<SqlRow>({ name, text: sql, values: [...params] })).rows;
+    } catch (err) {
+      // An error the server reported leaves the connection usable; any other (the connection
+      // is gone) hands it back destroyed, and the next statement takes another.
+      if (!(err instanceof pg.DatabaseError)) this.dropStatementClient(client);
+      throw toStoreError(err, this.secrets);
+    } finally {
+      this.statementClientBusy = false;
+    }
+  }
+
+  private dropStatementClient(client: pg.PoolClient): void {
+    if (this.statementClient !== client) return;
+    this.statementClient = undefined;
+    client.release(true);
+  }
+
+  /** Checks out the statement connection in the background (the statement at hand takes the pool). */
+  private keepStatementClient(): void {
+    this.statementClientPending ??= this.pool
+      .connect()
+      .then(
+        (client) => {
+          if (this.closing !== undefined) {
+            client.release();
+            return;
+          }
+          // A checked-out client has no pool listener: a lost connection (server restart,
+          // pg_terminate_backend) would otherwise be an unhandled 'error' that ends the process.
+          client.on('error', () => this.dropStatementClient(client));
+          this.statementClient = client;
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        this.statementClientPending = undefined;
+      });
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -89,9 +150,15 @@ class PostgresDriver implements SqlDriver {
   }
 
   close(): Promise<void> {
-    this.closing ??= this.pool.end().catch((err: unknown) => {
-      throw toStoreError(err, this.secrets);
-    });
+    this.closing ??= (async () => {
+      await this.statementClientPending;
+      const client = this.statementClient;
+      this.statementClient = undefined;
+      client?.release();
+      await this.pool.end().catch((err: unknown) => {
+        throw toStoreError(err, this.secrets);
+      });
+    })();
     return this.closing;
   }
 
