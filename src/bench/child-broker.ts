@@ -49,6 +49,15 @@ function probe(url: string): Promise<number> {
   });
 }
 
+/** SIGTERM (a clean shutdown), SIGKILL if it has not exited within 30 s, then its cleanup. */
+async function terminate(child: ChildProcess, kill: () => Promise<void>): Promise<void> {
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  await exited(child);
+  clearTimeout(timer);
+  await kill();
+}
+
 function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
@@ -113,13 +122,7 @@ export async function spawnBroker(ws: BenchWorkspace, state: BenchState, timeout
   }
 
   const stop = (): Promise<void> =>
-    (stopping ??= (async () => {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited(child);
-      clearTimeout(timer);
-      await kill();
-    })());
+    (stopping ??= terminate(child, kill));
   return { pid, url, readyMs, memory: () => processMemory(pid), stop };
 }
 
@@ -216,12 +219,6 @@ export async function spawnRawInsertServer(ws: BenchWorkspace, state: BenchState
   }
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
-    (stopping ??= (async () => {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited(child);
-      clearTimeout(timer);
-      await kill();
-    })());
+    (stopping ??= terminate(child, kill));
   return { url: `http://127.0.0.1:${port}`, stop };
 }
