@@ -32,7 +32,9 @@ const MAX_BATCH = 64;
  * commit ended, because those callers are about to come back. Measured over HTTP on
  * PostgreSQL with 8 keep-alive callers: started at once, batches alternated between 1 grant
  * and 7, or settled at 4 and 4 (each half queued while the other committed), so every WAL
- * flush carried half the grants it could. A lone caller never waits.
+ * flush carried half the grants it could. A lone caller never waits. (That was with three round
+ * trips per commit and the broker thread idle meanwhile; since session 7, PostgreSQL takes halves
+ * on purpose, `commitsOffThread`, so the broker works while the other half commits.)
  */
 const COLLECT_MAX_MS = 2;
 
