@@ -58,6 +58,31 @@ async function terminate(child: ChildProcess, kill: () => Promise<void>): Promis
   await kill();
 }
 
+/**
+ * The first line `child` prints on stdout. Rejects when it exits first or prints none within
+ * `timeoutMs`, quoting the tail of its stderr; `what` names it in the message.
+ */
+function firstLine(child: ChildProcess, what: string, timeoutMs: number): Promise<string> {
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not answer within ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+      const end = stdout.indexOf('\n');
+      if (end >= 0) {
+        clearTimeout(timer);
+        resolve(stdout.slice(0, end));
+      }
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited (${code}) without an answer:\n${stderr}`));
+    });
+  });
+}
+
 function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
@@ -126,6 +151,22 @@ export async function spawnBroker(ws: BenchWorkspace, state: BenchState, timeout
   return { pid, url, readyMs, memory: () => processMemory(pid), stop };
 }
 
+/**
+ * Starts `entry` (store-probe.js, raw-insert-server.js) on the state's store: `pglite <dataDir>`,
+ * or `postgres` with the URL in STINT_BENCH_STORE_URL; `kill()` (also registered for cleanup)
+ * SIGKILLs it and waits for the exit.
+ */
+function spawnOnStore(ws: BenchWorkspace, state: BenchState, entry: string, label: string): { child: ChildProcess; kill: () => Promise<void> } {
+  const args = state.store === 'postgres' ? [entry, 'postgres'] : [entry, 'pglite', state.dataDir];
+  const env = { PATH: process.env.PATH ?? '', ...(state.databaseUrl !== undefined ? { STINT_BENCH_STORE_URL: state.databaseUrl } : {}) };
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const kill = ws.cleanup.add(`kill ${label} ${child.pid}`, async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited(child);
+  });
+  return { child, kill };
+}
+
 /** What the store alone costs at start-up (the reference of the restart measurement). */
 export interface StoreProbe {
   /** Milliseconds from spawn to the store opened and answering. */
@@ -140,33 +181,10 @@ export interface StoreProbe {
 export async function probeStore(ws: BenchWorkspace, state: BenchState, timeoutMs = 60_000): Promise<StoreProbe> {
   if (!existsSync(STORE_PROBE_ENTRY)) throw new Error(`${STORE_PROBE_ENTRY} is missing: run "npm run build" first`);
   const started = performance.now();
-  const args = state.store === 'postgres' ? [STORE_PROBE_ENTRY, 'postgres'] : [STORE_PROBE_ENTRY, 'pglite', state.dataDir];
-  const env = { PATH: process.env.PATH ?? '', ...(state.databaseUrl !== undefined ? { STINT_BENCH_STORE_URL: state.databaseUrl } : {}) };
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const kill = ws.cleanup.add(`kill store probe ${child.pid}`, async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited(child);
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));
+  const { child, kill } = spawnOnStore(ws, state, STORE_PROBE_ENTRY, 'store probe');
   try {
-    const line = await new Promise<{ text: string; ms: number }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the store probe did not answer within ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
-      child.stdout!.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString('utf8');
-        const end = stdout.indexOf('\n');
-        if (end >= 0) {
-          clearTimeout(timer);
-          resolve({ text: stdout.slice(0, end), ms: performance.now() - started });
-        }
-      });
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`the store probe exited (${code}) without an answer:\n${stderr}`));
-      });
-    });
-    return { readyMs: line.ms, memory: JSON.parse(line.text) as ProcessMemory };
+    const text = await firstLine(child, 'the store probe', timeoutMs);
+    return { readyMs: performance.now() - started, memory: JSON.parse(text) as ProcessMemory };
   } finally {
     await exited(child);
     await kill();
@@ -186,33 +204,10 @@ export interface RawInsertServer {
  */
 export async function spawnRawInsertServer(ws: BenchWorkspace, state: BenchState, timeoutMs = 60_000): Promise<RawInsertServer> {
   if (!existsSync(RAW_INSERT_SERVER_ENTRY)) throw new Error(`${RAW_INSERT_SERVER_ENTRY} is missing: run "npm run build" first`);
-  const args = state.store === 'postgres' ? [RAW_INSERT_SERVER_ENTRY, 'postgres'] : [RAW_INSERT_SERVER_ENTRY, 'pglite', state.dataDir];
-  const env = { PATH: process.env.PATH ?? '', ...(state.databaseUrl !== undefined ? { STINT_BENCH_STORE_URL: state.databaseUrl } : {}) };
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const kill = ws.cleanup.add(`kill raw insert server ${child.pid}`, async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited(child);
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));
+  const { child, kill } = spawnOnStore(ws, state, RAW_INSERT_SERVER_ENTRY, 'raw insert server');
   let port: number;
   try {
-    port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the raw insert server did not start within ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
-      child.stdout!.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString('utf8');
-        const end = stdout.indexOf('\n');
-        if (end >= 0) {
-          clearTimeout(timer);
-          resolve((JSON.parse(stdout.slice(0, end)) as { port: number }).port);
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`the raw insert server exited (${code}) before it listened:\n${stderr}`));
-      });
-    });
+    port = (JSON.parse(await firstLine(child, 'the raw insert server', timeoutMs)) as { port: number }).port;
   } catch (err) {
     await kill();
     throw err;
