@@ -32,7 +32,6 @@ import { IntrospectionService } from './service/introspection.js';
 import { TargetService } from './service/target-service.js';
 import { OAuthError, TokenExchangeService } from './service/token-exchange.js';
 import { dpopErrorOf, oauthErrorForDpop, storeReplayGuard, verifyDpopProof } from './adapters/dpop/index.js';
-import { cachingIdentityVerifier } from './service/identity-cache.js';
 import { buildHttpServer } from './http/server.js';
 
 export interface BrokerOptions {
@@ -124,14 +123,13 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
 
   const closers: (() => Promise<void>)[] = [];
   try {
-    const identity = cachingIdentityVerifier(
-      createIdentityVerifier({
-        issuers: config.issuers,
-        ...(devKey ? { dev: { config: config.dev, publicJwks: devPublicJwks(devKey) } } : {}),
-        clock,
-      }),
+    // Remembers verified tokens (a workload presents one token for many calls), re-checking
+    // time claims and the issuer's key on every call: src/adapters/identity-jwt/verified-tokens.ts.
+    const identity = createIdentityVerifier({
+      issuers: config.issuers,
+      ...(devKey ? { dev: { config: config.dev, publicJwks: devPublicJwks(devKey) } } : {}),
       clock,
-    );
+    });
     const tokens = accessTokens(ring, config.server.publicUrl, store.kind === 'postgres');
     const bus = new EventBus();
     const memo = policy.memo;

@@ -19,7 +19,7 @@ import type { AccessTokenClaims } from '../ports/tokens.js';
 export interface VerifiedTokenCacheOptions {
   /** Tokens remembered at most (default 4,096: ~2 MB of claims). */
   readonly maxEntries?: number;
-  /** How long one verification is reused at most, ms (default 60 s, like the identity cache). */
+  /** How long one verification is reused at most, ms (default 60 s). */
   readonly maxAgeMs?: number;
 }
 

@@ -12,6 +12,7 @@ import { DEV_ISSUER_NAME, devIssuerConfig } from './dev-issuer.js';
 import { reasonFromVerifyError } from './jose-reason.js';
 import { assertPublicKeySet, DEFAULT_JWKS_FETCH_TIMEOUT_MS, localKeyResolver, readJwksFile, remoteKeyResolver } from './key-sources.js';
 import { unauthenticated, untrusted } from './unauthenticated.js';
+import { timeClaimsHold, VERIFIED_TOKENS_KEPT, VerifiedTokens, type VerifiedToken } from './verified-tokens.js';
 
 /**
  * Longest identity token accepted, in characters. Real OIDC tokens are a few KB; refusing
@@ -29,6 +30,16 @@ export interface IdentityVerifierOptions {
   readonly clock: Clock;
   /** Timeout of one JWKS download (default 5000 ms). */
   readonly fetchTimeoutMs?: number;
+  /**
+   * Most verified tokens remembered, so that the same token presented again is checked for
+   * time and key but not verified from scratch (verified-tokens.ts; default 10,000; 0 = off).
+   */
+  readonly verifiedTokensKept?: number;
+}
+
+/** The verifier, and what its memo of verified tokens has done (tests, benchmarks). */
+export interface JwtIdentityVerifier extends IdentityVerifier {
+  readonly verifiedTokens: { readonly size: number; readonly counts: { readonly hits: number; readonly misses: number } };
 }
 
 /** One issuer the verifier trusts, ready to use. */
@@ -108,7 +119,8 @@ function decodeUntrusted(token: string): { header: ProtectedHeaderParameters; cl
  * detail and the precise reason in `internalReason`. Throws `config_invalid` at
  * construction for an unusable issuer list.
  */
-export function createIdentityVerifier(opts: IdentityVerifierOptions): IdentityVerifier {
+export function createIdentityVerifier(opts: IdentityVerifierOptions): JwtIdentityVerifier {
+  const memo = new VerifiedTokens(opts.verifiedTokensKept ?? VERIFIED_TOKENS_KEPT);
   const fetchTimeoutMs = opts.fetchTimeoutMs ?? DEFAULT_JWKS_FETCH_TIMEOUT_MS;
   const trusted = opts.issuers.map((config) => configuredIssuer(config, fetchTimeoutMs));
   if (opts.dev?.config.enabled === true) trusted.push(devIssuer(opts.dev));
@@ -121,11 +133,22 @@ export function createIdentityVerifier(opts: IdentityVerifierOptions): IdentityV
     byIss.set(entry.config.issuer, entry);
   }
 
-  async function verifyWith(issuer: TrustedIssuer, token: string, header: ProtectedHeaderParameters): Promise<Principal> {
+  /** Full verification; the entry a later presentation of the same token is checked against. */
+  async function verifyWith(issuer: TrustedIssuer, token: string, header: ProtectedHeaderParameters): Promise<Omit<VerifiedToken, 'key'> & { readonly key?: VerifiedToken['key'] }> {
     const now = opts.clock.now();
     let claims: JWTPayload;
+    // The key jose verified with, for the memo. Stays unset when the resolver could not name one
+    // key (several match a token without kid: jose tries each), and then nothing is memoised.
+    let key: unknown;
+    let keyHeader: Parameters<JWTVerifyGetKey>[0] | undefined;
+    const resolveKey: JWTVerifyGetKey = async (protectedHeader, flattened) => {
+      const resolved = await issuer.keys(protectedHeader, flattened);
+      key = resolved;
+      keyHeader = protectedHeader;
+      return resolved;
+    };
     try {
-      ({ payload: claims } = await jwtVerify(token, issuer.keys, {
+      ({ payload: claims } = await jwtVerify(token, resolveKey, {
         algorithms: [...issuer.algorithms],
         issuer: issuer.config.issuer,
         audience: [...issuer.config.audiences],
@@ -141,14 +164,52 @@ export function createIdentityVerifier(opts: IdentityVerifierOptions): IdentityV
     if (typeof claims.iat === 'number' && claims.iat > Math.floor(now / 1000) + issuer.config.leewaySeconds) {
       throw unauthenticated('iat in the future');
     }
-    return issuer.toPrincipal(claims);
+    return {
+      principal: issuer.toPrincipal(claims),
+      keys: issuer.keys,
+      ...(keyHeader !== undefined && key !== undefined ? { key: { header: keyHeader, object: key } } : {}),
+      // jose required exp and checked every present numeric date to be a number.
+      exp: claims.exp as number,
+      ...(claims.nbf !== undefined ? { nbf: claims.nbf } : {}),
+      ...(claims.iat !== undefined ? { iat: claims.iat } : {}),
+      leewaySeconds: issuer.config.leewaySeconds,
+    };
+  }
+
+  /**
+   * The principal of a token verified before, when its time claims still hold and the issuer's
+   * resolver still hands out the key that verified it (verified-tokens.ts); else undefined.
+   */
+  async function remembered(memoKey: string, token: string): Promise<Principal | undefined> {
+    const entry = memo.get(memoKey);
+    if (entry === undefined) return undefined;
+    let current: unknown;
+    try {
+      const [protectedPart = '', payload = '', signature = ''] = token.split('.');
+      current = await entry.keys(entry.key.header, { protected: protectedPart, payload, signature });
+    } catch {
+      current = undefined;
+    }
+    if (current === entry.key.object && timeClaimsHold(entry, opts.clock.now())) return entry.principal;
+    memo.delete(memoKey);
+    return undefined;
   }
 
   return {
+    verifiedTokens: memo,
     async verify(token: string): Promise<Principal> {
       try {
         if (typeof token !== 'string' || token === '') throw unauthenticated('token missing');
         if (token.length > MAX_IDENTITY_TOKEN_LENGTH) throw unauthenticated('token too large');
+        const memoKey = memo.maxEntries > 0 ? memo.keyOf(token) : undefined;
+        if (memoKey !== undefined) {
+          const known = await remembered(memoKey, token);
+          if (known !== undefined) {
+            memo.counts.hits++;
+            return known;
+          }
+          memo.counts.misses++;
+        }
         const { header, claims } = decodeUntrusted(token);
         if (isAccessTokenType(header.typ)) throw unauthenticated('access token (typ at+jwt) used as identity token');
         if (typeof claims.iss !== 'string') throw unauthenticated('iss missing');
@@ -157,7 +218,9 @@ export function createIdentityVerifier(opts: IdentityVerifierOptions): IdentityV
         if (typeof header.alg !== 'string' || !issuer.algorithms.includes(header.alg)) {
           throw unauthenticated(`alg ${untrusted(header.alg, 20)} not allowed`);
         }
-        return await verifyWith(issuer, token, header);
+        const verified = await verifyWith(issuer, token, header);
+        const { key } = verified;
+        return memoKey !== undefined && key !== undefined ? memo.set(memoKey, { ...verified, key }) : verified.principal;
       } catch (error) {
         // Fail closed: whatever went wrong, the caller is not authenticated.
         if (isStintError(error) && error.code === 'unauthenticated') throw error;
