@@ -22,8 +22,7 @@ export function canonicalize(value: unknown): string {
         return `${out}]`;
       }
       const obj = value as Record<string, unknown>;
-      // Default Array.prototype.sort compares UTF-16 code units, as RFC 8785 3.2.3 requires.
-      const keys = Object.keys(obj).sort();
+      const keys = sortedKeys(obj);
       let out = '';
       for (const key of keys) {
         const member = obj[key];
@@ -35,4 +34,26 @@ export function canonicalize(value: unknown): string {
     default:
       throw new TypeError(`canonicalize: cannot encode ${typeof value}`);
   }
+}
+
+/**
+ * The keys of `obj` ordered by their UTF-16 code units (RFC 8785 section 3.2.3; JavaScript's
+ * `<` on strings compares exactly those). Sorted in place by insertion: audit objects have a
+ * handful of members (larger objects take the built-in sort), and `Array.prototype.sort` copies into a work array first, which made the
+ * sort ~9% of the bytes a grant request allocates (measured in session 8).
+ */
+function sortedKeys(obj: Record<string, unknown>): string[] {
+  const keys = Object.keys(obj);
+  // Quadratic, so only for small objects; the default sort compares UTF-16 code units too.
+  if (keys.length > 32) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > key) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+  return keys;
 }

@@ -19,6 +19,15 @@ describe('canonicalize', () => {
     );
   });
 
+  it('sorts small and large objects alike (insertion up to 32 members, the built-in sort beyond)', () => {
+    for (const size of [2, 31, 32, 33, 100]) {
+      const names = Array.from({ length: size }, (_, i) => `k${(i * 7919) % size}\u00e9${i % 3 === 0 ? '\ud83d\ude00' : ''}`);
+      const shuffled = Object.fromEntries(names.map((name, i) => [name, i]));
+      const sorted = [...names].sort();
+      expect(canonicalize(shuffled)).toBe(`{${sorted.map((name) => `${JSON.stringify(name)}:${shuffled[name]}`).join(',')}}`);
+    }
+  });
+
   it('writes numbers, literals and strings as RFC 8785 section 3.2.2 says (its example)', () => {
     const input = { numbers: [333333333.33333329, 1e30, 4.5, 2e-3, 0.000000000000000000000000001], string: '\u20ac$\u000f\u000aA\'\u0042\u0022\u005c\\"/', literals: [null, true, false] };
     expect(canonicalize(input)).toBe(

@@ -126,20 +126,37 @@ export function rowToGrant(row: SqlRow): Grant {
 
 /** Throws unless every string and number under `value` survives PostgreSQL and JSON unchanged. */
 export function assertStorable(value: unknown, path: string): void {
-  if (typeof value === 'string') {
-    if (UNSTORABLE_TEXT.test(value)) {
-      throw new StintError('invalid_request', `${path} contains a NUL character or an unpaired surrogate`);
+  const problem = unstorableIn(value);
+  if (problem !== undefined) throw new StintError('invalid_request', `${path}${problem.at} ${problem.what}`);
+}
+
+/**
+ * The first value under `value` that cannot be stored: where (relative to `value`, `.key`,
+ * `[i]`, or ` key` for a member name) and why. Paths are built only on the way back from a
+ * problem: every grant write passes here, and building one path string per field made this
+ * check ~8% of the bytes a grant request allocates (measured in session 8).
+ */
+function unstorableIn(value: unknown): { at: string; what: string } | undefined {
+  if (typeof value === 'string') return UNSTORABLE_TEXT.test(value) ? { at: '', what: 'contains a NUL character or an unpaired surrogate' } : undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : { at: '', what: 'is not a finite number' };
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const problem = unstorableIn(value[i]);
+      if (problem !== undefined) return { at: `[${i}]${problem.at}`, what: problem.what };
     }
-  } else if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new StintError('invalid_request', `${path} is not a finite number`);
-  } else if (Array.isArray(value)) {
-    value.forEach((item, i) => assertStorable(item, `${path}[${i}]`));
-  } else if (typeof value === 'object' && value !== null) {
-    for (const [key, item] of Object.entries(value)) {
-      assertStorable(key, `${path} key`);
-      assertStorable(item, `${path}.${key}`);
+    return undefined;
+  }
+  if (typeof value === 'object' && value !== null) {
+    const record = value as Record<string, unknown>;
+    // Own enumerable string keys, in Object.keys order (what JSON.stringify writes).
+    for (const key in record) {
+      if (!Object.hasOwn(record, key)) continue;
+      if (UNSTORABLE_TEXT.test(key)) return { at: ' key', what: 'contains a NUL character or an unpaired surrogate' };
+      const problem = unstorableIn(record[key]);
+      if (problem !== undefined) return { at: `.${key}${problem.at}`, what: problem.what };
     }
   }
+  return undefined;
 }
 
 function epochMs(field: string, value: number): number {
