@@ -39,8 +39,9 @@ export function canonicalize(value: unknown): string {
 /**
  * The keys of `obj` ordered by their UTF-16 code units (RFC 8785 section 3.2.3; JavaScript's
  * `<` on strings compares exactly those). Sorted in place by insertion: audit objects have a
- * handful of members (larger objects take the built-in sort), and `Array.prototype.sort` copies into a work array first, which made the
- * sort ~9% of the bytes a grant request allocates (measured in session 8).
+ * handful of members (larger ones take the built-in sort), and `Array.prototype.sort` copies
+ * into a work array first, which made the sort ~9% of the bytes a grant request allocates
+ * (measured in session 8, docs/benchmarks.md).
  */
 function sortedKeys(obj: Record<string, unknown>): string[] {
   const keys = Object.keys(obj);

@@ -1,10 +1,10 @@
 /**
  * Verified identity tokens, kept so that a workload presenting the same token again (a
  * Kubernetes projected token, a CI job's OIDC token: one token for many calls, by design) is
- * not verified from scratch on every call. A verification is ~130 us of signature arithmetic
- * and ~70 us of WebCrypto job and promise overhead per call on the bench machine, against
- * ~5 us for the checks below (docs/benchmarks.md, "Issuance"). API gateways do the same
- * (Envoy `jwt_authn` `jwt_cache_config`).
+ * not verified from scratch on every call. A full verification of an Ed25519 token (jose,
+ * through WebCrypto) is 180-230 us of CPU on the bench machine, a hit 10-14 us
+ * (docs/benchmarks.md, "What changed in session 8"). API gateways do the same (Envoy
+ * `jwt_authn` `jwt_cache_config`).
  *
  * Why a hit is exactly as strict as a fresh verification, not a window of staleness: the entry
  * is found by the SHA-256 of the token's exact bytes, so header, claims and signature are the
