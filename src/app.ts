@@ -68,14 +68,10 @@ export interface Broker {
   close(): Promise<void>;
 }
 
-/**
- * Adapts the jose token key ring to the AccessTokens port. `signOnThreadPool` where commits wait
- * on a database server (PostgreSQL), so this thread is free while a new grant's token is signed
- * (compact-sign.ts has the measurements).
- */
-function accessTokens(ring: TokenKeyRing, issuer: string, signOnThreadPool: boolean): AccessTokens {
+/** Adapts the jose token key ring to the AccessTokens port. */
+function accessTokens(ring: TokenKeyRing, issuer: string): AccessTokens {
   return {
-    issue: (grant, now, cnfJkt) => issueAccessToken(ring, { issuer, grant, now, signOnThreadPool, ...(cnfJkt !== undefined ? { cnfJkt } : {}) }),
+    issue: (grant, now, cnfJkt) => issueAccessToken(ring, { issuer, grant, now, ...(cnfJkt !== undefined ? { cnfJkt } : {}) }),
     verify: (token, now) => verifyAccessToken(ring, token, { issuer, now }),
     jwks: () => ring.publicJwks() as { keys: object[] },
   };
@@ -130,7 +126,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       ...(devKey ? { dev: { config: config.dev, publicJwks: devPublicJwks(devKey) } } : {}),
       clock,
     });
-    const tokens = accessTokens(ring, config.server.publicUrl, store.kind === 'postgres');
+    const tokens = accessTokens(ring, config.server.publicUrl);
     const bus = new EventBus();
     const memo = policy.memo;
     const metrics = createMetrics(() => store.countByStatus(), memo === undefined ? {} : { policyMemoCounts: () => memo.counts });

@@ -81,11 +81,13 @@ export class CredentialService {
     if (!hasSideEffects(connector)) {
       // Nothing outside the store changes: request, decision and activation commit together.
       const active = activate(begun.grant, now, actor, false);
-      // The token is signed while the grant commits (on PostgreSQL on the thread pool,
-      // compact-sign.ts) and handed out only once the commit succeeded; else it is dropped unseen.
+      // Queued for its group commit first, so that on PostgreSQL the statement can be on its way
+      // while the token is signed; the token is handed out only once the commit succeeded, else
+      // it is dropped unseen.
+      const committed = this.deps.newGrants.insert(active.grant, [...opened.events, ...active.events]);
       const token = this.deps.tokens.issue(active.grant, now, active.grant.dpopJkt);
       token.catch(() => undefined);
-      await this.deps.newGrants.insert(active.grant, [...opened.events, ...active.events]);
+      await committed;
       return { grant: active.grant, accessToken: await token };
     }
     await this.deps.newGrants.insert(begun.grant, [...opened.events, ...begun.events]);

@@ -52,8 +52,6 @@ export interface IssueAccessTokenOptions {
   readonly now: number;
   /** RFC 7638 thumbprint of the client's DPoP key, to bind the token to it. */
   readonly cnfJkt?: string;
-  /** Sign on libuv's thread pool instead of this thread (compact-sign.ts says when that pays). */
-  readonly signOnThreadPool?: boolean;
 }
 
 /**
@@ -87,7 +85,7 @@ export async function issueAccessToken(ring: TokenKeyRing, opts: IssueAccessToke
     exp,
     jti: grant.id,
   };
-  return signCompactJws({ alg: signer.alg, kid: signer.kid, typ: ACCESS_TOKEN_TYPE }, payload, signer.privateKey, opts.signOnThreadPool === true);
+  return signCompactJws({ alg: signer.alg, kid: signer.kid, typ: ACCESS_TOKEN_TYPE }, payload, signer.privateKey);
 }
 
 const STRING_CLAIMS = ['iss', 'sub', 'aud', 'client_id', 'jti', 'scope', 'task', 'tenant'] as const;
