@@ -139,13 +139,11 @@ export function createIdentityVerifier(opts: IdentityVerifierOptions): JwtIdenti
     let claims: JWTPayload;
     // The key jose verified with, for the memo. Stays unset when the resolver could not name one
     // key (several match a token without kid: jose tries each), and then nothing is memoised.
-    let key: unknown;
-    let keyHeader: Parameters<JWTVerifyGetKey>[0] | undefined;
-    const resolveKey: JWTVerifyGetKey = async (protectedHeader, flattened) => {
-      const resolved = await issuer.keys(protectedHeader, flattened);
-      key = resolved;
-      keyHeader = protectedHeader;
-      return resolved;
+    let key: VerifiedToken['key'] | undefined;
+    const resolveKey: JWTVerifyGetKey = async (header, flattened) => {
+      const object = await issuer.keys(header, flattened);
+      key = { header, object };
+      return object;
     };
     try {
       ({ payload: claims } = await jwtVerify(token, resolveKey, {
@@ -167,7 +165,7 @@ export function createIdentityVerifier(opts: IdentityVerifierOptions): JwtIdenti
     return {
       principal: issuer.toPrincipal(claims),
       keys: issuer.keys,
-      ...(keyHeader !== undefined && key !== undefined ? { key: { header: keyHeader, object: key } } : {}),
+      ...(key !== undefined ? { key } : {}),
       // jose required exp and checked every present numeric date to be a number.
       exp: claims.exp as number,
       ...(claims.nbf !== undefined ? { nbf: claims.nbf } : {}),
@@ -185,6 +183,7 @@ export function createIdentityVerifier(opts: IdentityVerifierOptions): JwtIdenti
     if (entry === undefined) return undefined;
     let current: unknown;
     try {
+      // Rebuilt from the token presented now rather than kept: the parts are the bearer token.
       const [protectedPart = '', payload = '', signature = ''] = token.split('.');
       current = await entry.keys(entry.key.header, { protected: protectedPart, payload, signature });
     } catch {
