@@ -100,6 +100,12 @@ export interface WireAuditBatch {
  */
 export interface Store {
   readonly kind: 'pglite' | 'postgres';
+  /**
+   * The database works off the calling thread while a commit is in flight (a PostgreSQL server;
+   * PGlite on its worker thread): the group commit then overlaps one half of the callers'
+   * requests with the other half's commit (service/grant-batcher.ts).
+   */
+  readonly commitsOffThread: boolean;
   /** Applies migrations. Idempotent and safe when several replicas start at once. */
   migrate(): Promise<void>;
   /**

@@ -41,14 +41,15 @@ const COLLECT_MAX_MS = 2;
 /** How the batcher forms batches (see {@link GrantInsertBatcher}). */
 export interface GrantBatcherOptions {
   /**
-   * The store commits off this thread (PostgreSQL: the server does the work while this thread
-   * waits). Then a batch takes at most half of the callers in flight, and the next batch starts
+   * The store commits off this thread (`Store.commitsOffThread`: a PostgreSQL server, or PGlite
+   * on its worker thread, does the work while this thread waits). Then a batch takes at most half
+   * of the callers in flight, and the next batch starts
    * the moment the previous one commits: the other half's requests (policy, state machine, rows,
    * the HTTP answer) are worked on while a batch is in the database, instead of every caller
    * waiting for one commit and the database then waiting for every caller. One commit is in
    * flight at a time either way (the audit head row lock serialises them; two in flight measured
-   * slower, docs/benchmarks.md). On PGlite the commit runs on this thread, so there is nothing
-   * to overlap: batches wait for the whole round of callers.
+   * slower, docs/benchmarks.md). With PGlite on the caller's thread the commit runs on this
+   * thread, so there is nothing to overlap: batches wait for the whole round of callers.
    */
   readonly commitsOffThread?: boolean;
 }

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { MIGRATIONS, openStore } from '../../src/adapters/store-sql/index.js';
+import type { PgliteThread } from '../../src/adapters/store-sql/pglite.js';
 import type { Store } from '../../src/ports/store.js';
 
 /** Admin connection used to create and drop test databases. */
@@ -32,15 +33,23 @@ export interface OpenedStore {
 /** One backend the conformance suite (and any other test) runs against. */
 export interface StoreBackend {
   readonly name: 'pglite' | 'postgres';
+  /** The name with how it runs, for test titles. */
+  readonly label: string;
+  /** Whether its database works off the test's thread (`Store.commitsOffThread`). */
+  readonly offThread: boolean;
   /** Opens a new, empty, migrated store. */
   open(): Promise<OpenedStore>;
 }
 
-/** Both backends, PGlite first. */
+/**
+ * Every backend, PGlite first: PGlite on its worker thread (as the broker runs it), PGlite on the
+ * caller's thread (`thread: 'caller'`), and PostgreSQL.
+ */
 export function storeBackends(): StoreBackend[] {
   return [
-    { name: 'pglite', open: openPgliteStore },
-    { name: 'postgres', open: openPostgresStore },
+    { name: 'pglite', label: 'pglite (worker thread)', offThread: true, open: () => openPgliteStore() },
+    { name: 'pglite', label: 'pglite (caller thread)', offThread: false, open: () => openPgliteStore('caller') },
+    { name: 'postgres', label: 'postgres', offThread: true, open: openPostgresStore },
   ];
 }
 
@@ -73,12 +82,15 @@ export async function freshPgliteDataDir(): Promise<{ dataDir: string; cleanup()
   return { dataDir, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 
-/** A new, empty, migrated PGlite store in its own data directory; `cleanup()` closes and deletes it. */
-export async function openPgliteStore(): Promise<OpenedStore> {
+/**
+ * A new, empty, migrated PGlite store in its own data directory, on its worker thread unless
+ * `thread` says otherwise; `cleanup()` closes and deletes it.
+ */
+export async function openPgliteStore(thread?: PgliteThread): Promise<OpenedStore> {
   const dir = await freshPgliteDataDir();
   let store: Store;
   try {
-    store = await openStore({ kind: 'pglite', dataDir: dir.dataDir });
+    store = await openStore({ kind: 'pglite', dataDir: dir.dataDir, ...(thread !== undefined ? { thread } : {}) });
   } catch (err) {
     dir.cleanup();
     throw err;

@@ -1,6 +1,7 @@
 /**
  * The store conformance suite: one set of cases, run against every real backend (PGlite on
- * disk, PostgreSQL in a fresh database). A backend is correct when it passes all of them.
+ * disk, on its worker thread and on the caller's thread, and PostgreSQL in a fresh database).
+ * A backend is correct when it passes all of them.
  */
 import fc from 'fast-check';
 import pg from 'pg';
@@ -113,7 +114,7 @@ async function openWithDpopRowCount(
   };
 }
 
-describe.each(storeBackends())('store conformance: $name', (backend) => {
+describe.each(storeBackends())('store conformance: $label', (backend) => {
   let shared: OpenedStore;
 
   /** A new empty store for cases that need to see the whole table; removed after the case. */
@@ -130,8 +131,9 @@ describe.each(storeBackends())('store conformance: $name', (backend) => {
     await shared?.cleanup();
   });
 
-  it('reports its kind', () => {
+  it('reports its kind, and runs where the backend says (no silent fallback to the caller’s thread)', () => {
     expect(shared.store.kind).toBe(backend.name);
+    expect(shared.store.commitsOffThread).toBe(backend.offThread);
   });
 
   describe('grants', () => {

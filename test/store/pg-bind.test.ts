@@ -1,6 +1,6 @@
 /**
  * `bindExecuteSync` (pg-bind.ts) writes the bytes PGlite's own protocol serializer writes for
- * Bind + Execute + Sync, on random statement names and parameters (text of any code points,
+ * Bind (+ Describe of the portal) + Execute + Sync, on random statement names and parameters (text of any code points,
  * byte arrays, NULL): the PGlite driver sends these bytes straight into the database.
  */
 import { protocol } from '@electric-sql/pglite';
@@ -8,9 +8,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bindExecuteSync, type WireParam } from '../../src/adapters/store-sql/pg-bind.js';
 
-function reference(statement: string, params: readonly WireParam[]): Uint8Array {
+function reference(statement: string, params: readonly WireParam[], withDescribe = false): Uint8Array {
   const { serialize } = protocol;
-  const parts = [serialize.bind({ statement, values: [...params] }), serialize.execute({}), serialize.sync()];
+  const parts = [
+    serialize.bind({ statement, values: [...params] }),
+    ...(withDescribe ? [serialize.describe({ type: 'P', name: '' })] : []),
+    serialize.execute({}),
+    serialize.sync(),
+  ];
   return Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
 }
 
@@ -25,8 +30,8 @@ const param: fc.Arbitrary<WireParam> = fc.oneof(
 describe('bindExecuteSync', () => {
   it('writes the same bytes as PGlite’s serializer', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'grapheme-ascii', maxLength: 30 }).filter((s) => !s.includes('\0')), fc.array(param, { maxLength: 60 }), (statement, params) => {
-        expect(Buffer.from(bindExecuteSync(statement, params))).toEqual(Buffer.from(reference(statement, params)));
+      fc.property(fc.string({ unit: 'grapheme-ascii', maxLength: 30 }).filter((s) => !s.includes('\0')), fc.array(param, { maxLength: 60 }), fc.boolean(), (statement, params, withDescribe) => {
+        expect(Buffer.from(bindExecuteSync(statement, params, withDescribe))).toEqual(Buffer.from(reference(statement, params, withDescribe)));
       }),
       { numRuns: 500 },
     );

@@ -1,7 +1,9 @@
 /**
- * PGlite prepared statements inside a transaction (pglite.ts, `runPrepared`): parsed once per
- * session, bound and executed as one message, errors mapped like any statement's, and a
- * statement whose preparation the driver lost track of is prepared again rather than failing.
+ * PGlite prepared statements (pglite.ts, `runPrepared`), inside a transaction and as a statement
+ * of their own: parsed once per session, bound and executed as one message, errors mapped like
+ * any statement's, rows returned as text, and a statement whose preparation the driver lost
+ * track of is prepared again rather than failing. On the caller's thread, where the driver's
+ * calls into PGlite can be watched; the worker thread runs the same driver (pglite-thread.test.ts).
  */
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +13,7 @@ import type { SqlDriver } from '../../src/adapters/store-sql/driver.js';
 describe('PGlite prepared statements', () => {
   let driver: SqlDriver;
   beforeAll(async () => {
-    driver = await openPgliteDriver(MEMORY_DATA_DIR);
+    driver = await openPgliteDriver(MEMORY_DATA_DIR, { thread: 'caller' });
     await driver.query('CREATE TABLE t (id integer PRIMARY KEY, flag boolean NOT NULL, data bytea, note text)');
   });
   afterAll(async () => {
@@ -68,9 +70,30 @@ describe('PGlite prepared statements', () => {
     expect((await rows()).map((r) => r.id)).toEqual([1, 2, 4, 5]);
   });
 
-  it('refuses a prepared statement that returns rows, and a parameter it cannot send', async () => {
-    await expect(driver.transaction((tx) => tx.query('SELECT id FROM t WHERE id = $1', [1], { prepare: 'sel' }))).rejects.toMatchObject({ code: 'internal' });
+  it('returns rows as text, and refuses a parameter it cannot send', async () => {
+    expect(await driver.transaction((tx) => tx.query('SELECT id, flag, note FROM t WHERE id = $1', [1], { prepare: 'sel' }))).toEqual([{ id: '1', flag: 't', note: 'a' }]);
     await expect(driver.transaction((tx) => tx.query(insert, [6, true, null, { a: 1 }], { prepare: 'ins' }))).rejects.toMatchObject({ code: 'internal' });
     expect((await rows()).map((r) => r.id)).toEqual([1, 2, 4, 5]);
+  });
+
+  it('runs a prepared statement of its own as its own transaction, after an open one', async () => {
+    let inside!: () => void;
+    const entered = new Promise<void>((resolve) => (inside = resolve));
+    let finish!: () => void;
+    const open = driver.transaction(async (tx) => {
+      await tx.query(insert, [7, true, null, 'in tx'], { prepare: 'ins' });
+      inside();
+      await new Promise<void>((resolve) => (finish = resolve));
+      throw new Error('roll back');
+    });
+    await entered;
+    // Queued behind the open transaction, not run inside it: the rollback does not take it along.
+    const own = driver.query(insert, [8, false, null, 'own'], { prepare: 'ins' });
+    finish();
+    await expect(open).rejects.toThrow('roll back');
+    await own;
+    expect((await rows()).map((r) => r.id)).toEqual([1, 2, 4, 5, 8]);
+    await expect(driver.query(insert, [8, true, null, 'dup'], { prepare: 'ins' })).rejects.toMatchObject({ code: 'conflict' });
+    expect(await driver.query('SELECT count(*) AS n FROM t WHERE id = $1', [8], { prepare: 'count8' })).toEqual([{ n: '1' }]);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The audit log head as the last committed append left it, kept in memory by a PGlite store.
+ * The audit log head as the last committed append left it, kept in memory by a store.
  *
  * Every append reads the head (size, frontier, last leaf) to chain its entries. On PostgreSQL
  * that read locks the row (`SELECT ... FOR UPDATE`), which is what serialises appends across
@@ -24,14 +24,49 @@ export interface AuditHeadRow extends SqlRow {
   readonly last_leaf: string;
 }
 
-/** The committed head of one PGlite store. */
+/**
+ * The committed head of one store: exact on PGlite (trusted), a guess on PostgreSQL.
+ *
+ * A group commit that writes without a transaction (`SqlStore.commitNewGrants`, one statement
+ * that verifies the head it chains to) takes the head out while it runs (`takeForUnlockedCommit`):
+ * the statement is queued behind whatever the database runs first, so until it answers nobody
+ * may chain to the head it started from. A transaction that appends meanwhile reads the row
+ * (on PGlite inside its transaction, so strictly before or after the statement). The commit's
+ * new head is put back only if nobody set one since (`finishUnlockedCommit`): whoever did wrote
+ * after it, since a write before it makes its check fail.
+ */
 export class CommittedAuditHead {
+  private known: AuditHeadRow | undefined;
+  /** Counts every change of `head`. */
+  private version = 0;
+
   /** @internal */
-  head: AuditHeadRow | undefined;
+  get head(): AuditHeadRow | undefined {
+    return this.known;
+  }
+
+  /** @internal */
+  set head(head: AuditHeadRow | undefined) {
+    this.known = head;
+    this.version += 1;
+  }
 
   /** The head one transaction sees and advances; settle it once with the outcome. */
   openTransaction(trusted = true): AuditHeadWrites {
     return new AuditHeadWrites(this, trusted);
+  }
+
+  /** The head to chain a one-statement commit to, taken out until `finishUnlockedCommit`; none if unknown. */
+  takeForUnlockedCommit(): { readonly guess: AuditHeadRow; readonly version: number } | undefined {
+    const guess = this.known;
+    if (guess === undefined) return undefined;
+    this.head = undefined;
+    return { guess, version: this.version };
+  }
+
+  /** The one-statement commit taken at `version` wrote `head` (or failed: `undefined`). */
+  finishUnlockedCommit(version: number, head: AuditHeadRow | undefined): void {
+    if (head !== undefined && this.version === version) this.head = head;
   }
 }
 

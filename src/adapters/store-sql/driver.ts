@@ -29,6 +29,8 @@ export interface QueryOptions {
 /** A connection source: single statements, transactions, and shutdown. */
 export interface SqlDriver extends SqlExecutor {
   readonly kind: 'pglite' | 'postgres';
+  /** The database runs its statements off the calling thread (a server, or PGlite on a worker thread). */
+  readonly offThread: boolean;
   /**
    * Runs `fn` inside BEGIN/COMMIT on one connection; rolls back and rethrows `fn`'s own error
    * unchanged when it throws.

@@ -5,15 +5,18 @@
 import { StintError } from '../../core/errors.js';
 import type { Store } from '../../ports/store.js';
 import type { SqlDriver } from './driver.js';
-import { openPgliteDriver } from './pglite.js';
+import { openPgliteDriver, type PgliteThread } from './pglite.js';
 import { DEFAULT_POOL_SIZE, openPostgresDriver } from './postgres.js';
 import { MIGRATIONS } from './migrations.js';
 import { SqlStore } from './sql-store.js';
 
 /** Where the store lives. */
 export type OpenStoreOptions =
-  /** Embedded PGlite in `dataDir` (locked against other processes), or `memory://` for throwaway tests. */
-  | { readonly kind: 'pglite'; readonly dataDir: string }
+  /**
+   * Embedded PGlite in `dataDir` (locked against other processes), or `memory://` for throwaway
+   * tests; on a worker thread of its own unless `thread` is `caller` (pglite.ts).
+   */
+  | { readonly kind: 'pglite'; readonly dataDir: string; readonly thread?: PgliteThread }
   /** PostgreSQL at `url`, with up to `poolSize` connections (default 10). */
   | { readonly kind: 'postgres'; readonly url: string; readonly poolSize?: number };
 
@@ -67,7 +70,7 @@ export async function openExistingStore(opts: OpenStoreOptions): Promise<Store> 
 }
 
 async function openDriver(opts: OpenStoreOptions): Promise<SqlDriver> {
-  if (opts.kind === 'pglite') return openPgliteDriver(opts.dataDir);
+  if (opts.kind === 'pglite') return openPgliteDriver(opts.dataDir, opts.thread !== undefined ? { thread: opts.thread } : {});
   const poolSize = opts.poolSize ?? DEFAULT_POOL_SIZE;
   if (!Number.isSafeInteger(poolSize) || poolSize < 1) {
     throw new StintError('config_invalid', 'the store pool size must be a positive integer');

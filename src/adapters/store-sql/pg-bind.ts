@@ -17,9 +17,14 @@ export type WireParam = string | Uint8Array | null;
 
 const EXECUTE_UNNAMED_ALL_ROWS = [0x45, 0, 0, 0, 9, 0, 0, 0, 0, 0] as const; // 'E', len 9, portal "", rows 0
 const SYNC = [0x53, 0, 0, 0, 4] as const; // 'S', len 4
+const DESCRIBE_UNNAMED_PORTAL = [0x44, 0, 0, 0, 6, 0x50, 0] as const; // 'D', len 6, 'P'ortal ""
 
-/** Bind (unnamed portal, `statement`, `params`) + Execute (all rows) + Sync, as one byte array. */
-export function bindExecuteSync(statement: string, params: readonly WireParam[]): Uint8Array {
+/**
+ * Bind (unnamed portal, `statement`, `params`) + Execute (all rows) + Sync, as one byte array;
+ * with `describe`, a Describe of the portal between Bind and Execute, so the answer names the
+ * result's columns (a RowDescription, or NoData).
+ */
+export function bindExecuteSync(statement: string, params: readonly WireParam[], describe = false): Uint8Array {
   const count = params.length;
   if (count > 0xffff) throw new RangeError(`a Bind message carries at most 65535 parameters, not ${count}`);
   const statementBytes = Buffer.byteLength(statement, 'utf8');
@@ -34,7 +39,7 @@ export function bindExecuteSync(statement: string, params: readonly WireParam[])
   }
   // Bind body: portal "\0", statement + "\0", format count, formats, value count, values, result-format count.
   const bindLength = 4 + 1 + statementBytes + 1 + 2 + 2 * count + 2 + valueBytes + 2;
-  const out = Buffer.allocUnsafe(1 + bindLength + EXECUTE_UNNAMED_ALL_ROWS.length + SYNC.length);
+  const out = Buffer.allocUnsafe(1 + bindLength + (describe ? DESCRIBE_UNNAMED_PORTAL.length : 0) + EXECUTE_UNNAMED_ALL_ROWS.length + SYNC.length);
   let at = 0;
   out[at++] = 0x42; // 'B'
   at = out.writeInt32BE(bindLength, at);
@@ -55,6 +60,7 @@ export function bindExecuteSync(statement: string, params: readonly WireParam[])
     }
   }
   at = out.writeInt16BE(0, at); // no result-format codes: every column as text
+  if (describe) for (const byte of DESCRIBE_UNNAMED_PORTAL) out[at++] = byte;
   for (const byte of EXECUTE_UNNAMED_ALL_ROWS) out[at++] = byte;
   for (const byte of SYNC) out[at++] = byte;
   return out;

@@ -14,6 +14,7 @@ import { StintError } from '../../core/errors.js';
 import { acquireDataDirLock, type DataDirLock } from './lock.js';
 import { concatBytes } from './bytes.js';
 import { bindExecuteSync } from './pg-bind.js';
+import { openPgliteOnWorker, pgliteWorkerAvailable } from './pglite-thread.js';
 
 /** PGlite's in-memory data directory prefix: no files, no lock. For quick tests only. */
 export const MEMORY_DATA_DIR = 'memory://';
@@ -47,12 +48,28 @@ const WIRE_BUFFER_START = 1 << 16;
 /** PGlite has no connection string, so its errors carry no secret to remove. */
 const NO_SECRETS: readonly string[] = [];
 
+/** Where the database runs: a worker thread of its own (the default), or the caller's thread. */
+export type PgliteThread = 'worker' | 'caller';
+
+/** Options of {@link openPgliteDriver}. */
+export interface PgliteDriverOptions {
+  /**
+   * `worker` (default): PGlite runs on a worker thread of its own (pglite-thread.ts), so the
+   * database's work (Postgres compiled to WebAssembly, and PGlite's parsing of every result)
+   * does not take turns with the broker's requests on one thread: measured in session 9, it was
+   * ~38% of the broker thread's CPU per issued grant over HTTP. `caller`: on the calling thread,
+   * as before session 9 (used when the compiled worker is not there, see
+   * `pgliteWorkerAvailable`).
+   */
+  readonly thread?: PgliteThread;
+}
+
 /**
  * Locks `dataDir` (electric-sql/pglite#1106: a second process would corrupt it), then opens
- * or initialises the database in it. Throws `StintError('store_locked')` when another live
- * process holds the directory.
+ * or initialises the database in it, on a worker thread unless `opts.thread` is `caller`.
+ * Throws `StintError('store_locked')` when another live process holds the directory.
  */
-export async function openPgliteDriver(dataDir: string): Promise<SqlDriver> {
+export async function openPgliteDriver(dataDir: string, opts: PgliteDriverOptions = {}): Promise<SqlDriver> {
   const inMemory = dataDir.startsWith(MEMORY_DATA_DIR);
   let lock: DataDirLock | undefined;
   try {
@@ -61,18 +78,35 @@ export async function openPgliteDriver(dataDir: string): Promise<SqlDriver> {
     // store_locked passes through; a file system error (e.g. EACCES) becomes store_unavailable.
     throw toStoreError(err, NO_SECRETS);
   }
-  let db: PGlite;
+  const location = inMemory ? dataDir : resolve(dataDir);
   try {
-    db = await PGlite.create(inMemory ? dataDir : resolve(dataDir), { postgresqlconf: PGLITE_CONF });
+    if ((opts.thread ?? 'worker') === 'worker' && pgliteWorkerAvailable()) return await openPgliteOnWorker(location, lock);
+    return await openPgliteHere(location, lock);
   } catch (err) {
     lock?.release();
+    throw err;
+  }
+}
+
+/**
+ * Opens the database on this thread; `lock` (held by the caller) is released on close. The
+ * worker thread opens its database with this, without a lock: the opening thread holds it.
+ */
+export async function openPgliteHere(location: string, lock: DataDirLock | undefined): Promise<PgliteDriver> {
+  let db: PGlite;
+  try {
+    db = await PGlite.create(location, { postgresqlconf: PGLITE_CONF });
+  } catch (err) {
     throw toStoreError(err, NO_SECRETS);
   }
   return new PgliteDriver(db, lock);
 }
 
-class PgliteDriver implements SqlDriver {
+/** PGlite on the thread that opened it. */
+export class PgliteDriver implements SqlDriver {
   readonly kind = 'pglite' as const;
+  readonly thread: PgliteThread = 'caller';
+  readonly offThread = false;
   private closing: Promise<void> | undefined;
   /** Length of the last `exchangeWire` response, to size the next one's buffer. */
   private lastWireLength = 0;
@@ -84,7 +118,11 @@ class PgliteDriver implements SqlDriver {
     private readonly lock: DataDirLock | undefined,
   ) {}
 
-  query(sql: string, params: readonly unknown[] = []): Promise<SqlRow[]> {
+  query(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<SqlRow[]> {
+    // Outside a transaction a prepared statement is its own (implicit) transaction, committed
+    // by its Sync; it takes both of PGlite's locks, as a transaction does, so it never runs
+    // inside another caller's open transaction.
+    if (options?.prepare !== undefined) return this.db._runExclusiveTransaction(() => this.runPrepared(sql, params, options.prepare!));
     return runQuery(this.db, sql, params);
   }
 
@@ -118,11 +156,12 @@ class PgliteDriver implements SqlDriver {
    * commit (docs/benchmarks.md, "What changed in session 4"). Rows are not parsed here, so
    * `query` stays the path for every statement that returns any.
    * Parameters go as PostgreSQL reads them: text (numbers and booleans as their decimal and
-   * `true`/`false` text), binary for bytes, NULL for null. Only for statements that return no
-   * rows (the answer is not parsed into rows): one that does is refused.
+   * `true`/`false` text), binary for bytes, NULL for null. Rows come back with every value as
+   * PostgreSQL's text (or null), not type-parsed: for the few statements that return a count
+   * (the verified group commit, audit-append.ts).
    *
    * It takes PGlite's query lock only (`runExclusive`), as `tx.query` does: the transaction's
-   * own lock is held by the caller's `transaction()`.
+   * own lock is held by the caller (`transaction()`, or `query` for a statement of its own).
    */
   private async runPrepared(sql: string, params: readonly unknown[], name: string): Promise<SqlRow[]> {
     const { serialize } = protocol;
@@ -130,7 +169,7 @@ class PgliteDriver implements SqlDriver {
     // Close first (no error when there is none): a statement this Set lost track of is replaced.
     if (!this.prepared.has(name)) parts.push(serialize.close({ type: 'S', name }), serialize.parse({ name, text: sql, types: [] }));
     // Bind/Execute/Sync written in one go (pg-bind.ts): PGlite's serializer was 6% of a grant's CPU.
-    parts.push(bindExecuteSync(name, params.map(wireValue)));
+    parts.push(bindExecuteSync(name, params.map(wireValue), true));
     let messages: readonly { name: string }[];
     try {
       ({ messages } = await this.db.runExclusive(() => this.db.execProtocol(parts.length === 1 ? parts[0]! : concatBytes(parts), { syncToFs: false, throwOnError: false })));
@@ -140,8 +179,7 @@ class PgliteDriver implements SqlDriver {
     if (messages.some((m) => m.name === 'parseComplete')) this.prepared.add(name);
     const failed = messages.find((m) => m.name === 'error');
     if (failed !== undefined) throw toStoreError(failed, NO_SECRETS);
-    if (messages.some((m) => m.name === 'dataRow')) throw new StintError('internal', `prepared statement ${name} returned rows; use query`);
-    return [];
+    return textRows(messages);
   }
 
   async exchangeWire(message: Uint8Array): Promise<{ readonly bytes: Uint8Array; readonly length: number }> {
@@ -181,6 +219,25 @@ class PgliteDriver implements SqlDriver {
       .finally(() => this.lock?.release());
     return this.closing;
   }
+}
+
+/**
+ * The rows of an extended-protocol answer, each value as its text (Bind asked for no result
+ * formats), named by the RowDescription that the portal's Describe brought.
+ */
+function textRows(messages: readonly { name: string }[]): SqlRow[] {
+  const rows: SqlRow[] = [];
+  let names: string[] | undefined;
+  for (const message of messages) {
+    if (message.name === 'rowDescription') names = (message as unknown as { fields: { name: string }[] }).fields.map((f) => f.name);
+    else if (message.name === 'dataRow') {
+      const fields = (message as unknown as { fields: (string | null)[] }).fields;
+      const row: SqlRow = {};
+      fields.forEach((value, i) => (row[names?.[i] ?? String(i)] = value));
+      rows.push(row);
+    }
+  }
+  return rows;
 }
 
 /** One parameter as Bind carries it (see `runPrepared`). */

@@ -29,6 +29,7 @@ export function openPostgresDriver(url: string, poolSize: number = DEFAULT_POOL_
 
 class PostgresDriver implements SqlDriver {
   readonly kind = 'postgres' as const;
+  readonly offThread = true;
   private closing: Promise<void> | undefined;
   /**
    * A connection kept for prepared statements outside transactions (the group commit of new

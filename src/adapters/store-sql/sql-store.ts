@@ -92,6 +92,7 @@ const UPDATE_GRANT = `UPDATE grants SET ${GRANT_COLUMNS.slice(1)
 /** The SQL store. Create it with `openStore`. */
 export class SqlStore implements Store {
   readonly kind: 'pglite' | 'postgres';
+  readonly commitsOffThread: boolean;
   private closed = false;
   /**
    * Marks code running inside `transaction()`. A store-level call from there would deadlock on
@@ -99,6 +100,8 @@ export class SqlStore implements Store {
    * PostgreSQL, so it is refused on both.
    */
   private readonly insideTransaction = new AsyncLocalStorage<{ open: boolean }>();
+  /** PGlite: settles when the last transaction begun in this process has settled (`transaction`). */
+  private transactionsSettled: Promise<void> = Promise.resolve();
   /**
    * PGlite only: one process holds the data directory (locked), so every grant write passes
    * through `transaction()` here and the cache can change exactly when the commit does
@@ -122,6 +125,7 @@ export class SqlStore implements Store {
 
   constructor(private readonly driver: SqlDriver) {
     this.kind = driver.kind;
+    this.commitsOffThread = driver.offThread;
     this.liveness = driver.kind === 'pglite' ? new GrantLivenessCache() : undefined;
     this.auditHeadCache = driver.kind === 'pglite' ? new CommittedAuditHead() : undefined;
     this.auditHeadGuess = driver.kind === 'postgres' ? new CommittedAuditHead() : undefined;
@@ -140,6 +144,23 @@ export class SqlStore implements Store {
 
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     this.assertUsable();
+    if (this.auditHeadCache === undefined) return this.runTransaction(fn);
+    // PGlite runs one transaction at a time anyway; here each one also starts only once the one
+    // before it has settled the caches (liveness, audit head) with its outcome, so a transaction
+    // never chains to a head that an earlier one has already moved in the database but not yet
+    // here (with the database on its worker thread, answers arrive as messages).
+    const previous = this.transactionsSettled;
+    let settled!: () => void;
+    this.transactionsSettled = new Promise<void>((resolve) => (settled = resolve));
+    try {
+      await previous;
+      return await this.runTransaction(fn);
+    } finally {
+      settled();
+    }
+  }
+
+  private async runTransaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     const marker = { open: true };
     const writes = this.liveness?.openTransaction();
     const head = this.auditHeadCache?.openTransaction() ?? this.auditHeadGuess?.openTransaction(false);
@@ -178,37 +199,45 @@ export class SqlStore implements Store {
   }
 
   /**
-   * The group commit of new grants. On PostgreSQL, when this process knows the head it last
-   * committed, one statement checks that head and writes everything (audit-append.ts
-   * `insertGrantsWithAuditVerified`): one round trip instead of BEGIN with the head lock, the
-   * insert, and COMMIT. When another replica or transaction appended meanwhile, that statement
-   * writes nothing, and the batch goes the locking way (as it does for the next few batches,
-   * since replicas are then appending too).
+   * The group commit of new grants. When this process knows the head (on PGlite exactly, on
+   * PostgreSQL the one it last committed), one statement checks that head and writes everything
+   * (audit-append.ts `insertGrantsWithAuditVerified`): one round trip instead of BEGIN with the
+   * head lock, the insert, and COMMIT; on PGlite on its worker thread, one message, during which
+   * the database waits for nothing on the broker's thread. When another replica or transaction
+   * appended meanwhile, that statement writes nothing, and the batch goes the locking way (as it
+   * does for the next few batches, since others are then appending too).
    */
   async commitNewGrants(grants: readonly Grant[], events: readonly AuditEventInput[], time: number): Promise<AuditRecord[]> {
     this.assertUsable();
-    const guessed = this.auditHeadGuess;
-    const guess = guessed?.head;
-    if (guessed !== undefined && this.lockedCommitsAfterMiss > 0) this.lockedCommitsAfterMiss -= 1;
-    else if (guessed !== undefined && guess !== undefined && fitsOneStatement(grants.length, events.length)) {
+    const heads = this.auditHeadGuess ?? this.auditHeadCache;
+    if (heads !== undefined && this.lockedCommitsAfterMiss > 0) this.lockedCommitsAfterMiss -= 1;
+    else if (heads !== undefined && fitsOneStatement(grants.length, events.length)) {
       if (!Number.isSafeInteger(time)) throw new StintError('internal', 'audit time must be integer epoch milliseconds');
-      let done: { records: AuditRecord[]; head: AuditHeadRow } | undefined;
-      try {
-        done = await insertGrantsWithAuditVerified(this.driver, grants, events, time, guess);
-      } catch (err) {
-        // Committed or not is unknown for some failures: forget the guess, read the row next time.
-        guessed.head = undefined;
-        throw groupCommitError(err, grants.length);
+      const taken = heads.takeForUnlockedCommit();
+      if (taken !== undefined) {
+        // As in a transaction (SqlStoreTx.insertGrants): the liveness cache learns of the rows
+        // only once the statement has committed them.
+        const writes = this.liveness?.openTransaction();
+        for (const grant of grants) writes?.record(grant);
+        let done: { records: AuditRecord[]; head: AuditHeadRow } | undefined;
+        try {
+          done = await insertGrantsWithAuditVerified(this.driver, grants, events, time, taken.guess);
+        } catch (err) {
+          // Committed or not is unknown for some failures: the head stays unknown (the next
+          // append reads the row) and the liveness cache forgets these grants.
+          writes?.settle('unknown');
+          throw groupCommitError(err, grants.length);
+        }
+        if (done !== undefined) {
+          writes?.settle('committed');
+          heads.finishUnlockedCommit(taken.version, done.head);
+          this.groupCommits.oneStatement += 1;
+          return done.records;
+        }
+        writes?.settle('rolled_back');
+        this.groupCommits.headMoved += 1;
+        this.lockedCommitsAfterMiss = LOCKED_COMMITS_AFTER_MISS;
       }
-      if (done !== undefined) {
-        // Only if no other commit of this process recorded a newer head meanwhile.
-        if (guessed.head === guess) guessed.head = done.head;
-        this.groupCommits.oneStatement += 1;
-        return done.records;
-      }
-      guessed.head = undefined;
-      this.groupCommits.headMoved += 1;
-      this.lockedCommitsAfterMiss = LOCKED_COMMITS_AFTER_MISS;
     }
     this.groupCommits.locked += 1;
     return this.transaction((tx) => tx.insertGrantsWithAudit(grants, events, time));
