@@ -45,6 +45,14 @@ function workerFile(): string | undefined {
 
 const WORKER_FILE = workerFile();
 
+/**
+ * The worker's young generation, in MB (V8's default grows to 16 MB semi-spaces). The broker
+ * must stay under 300 MB with 1,000,000 grants stored (issue #2); measured in session 9 after
+ * 1,000 grants and 80 listing pages at 1M grants, peak RSS was 299 MB with V8's default, 277-294
+ * MB with 6-8 MB, with no change in issuance over HTTP beyond noise (docs/benchmarks.md).
+ */
+const WORKER_YOUNG_GENERATION_MB = 6;
+
 /** Whether the worker entry is there to start (it is not in a source tree that was never built). */
 export function pgliteWorkerAvailable(): boolean {
   return WORKER_FILE !== undefined;
@@ -73,6 +81,7 @@ export async function openPgliteOnWorker(location: string, lock: DataDirLock | u
     workerData: { dataDir: location } satisfies PgliteWorkerData,
     // The process's own Node options, less one a worker refuses (`node --input-type=module -e`).
     execArgv: process.execArgv.filter((arg) => !arg.startsWith('--input-type')),
+    resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
   });
   try {
     await new Promise<void>((resolve, reject) => {

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { StintError, isStintError } from '../../core/errors.js';
 import type { SqlExecutor } from './driver.js';
 import type { PgliteOpened, PgliteReply, PgliteRequest, PgliteWorkerData, SentError } from './pglite-messages.js';
-import { openPgliteHere, type PgliteDriver } from './pglite.js';
+import { openPgliteHere, type PgliteDriver } from './pglite-session.js';
 
 const port = parentPort!;
 const { dataDir } = workerData as PgliteWorkerData;
