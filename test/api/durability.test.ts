@@ -58,6 +58,33 @@ describe('restart on PGlite', () => {
     await second.stop();
   });
 
+  it('answers 503 problems, never a 500, when the PGlite worker thread dies, and a restart carries on', async () => {
+    const first = await startTestBroker({});
+    cleanups.push(() => rm(first.dir, { recursive: true, force: true }));
+    const before = await first.call(BOT, 'POST', '/v1/grants', read('before the worker died'));
+    expect(before.status).toBe(201);
+    // The database's thread, behind the store (a private field: only this test reaches for it).
+    const worker = (first.broker.store as unknown as { driver: { worker: { terminate(): Promise<number> } } }).driver.worker;
+    await worker.terminate();
+    const refused = await first.call(BOT, 'POST', '/v1/grants', read('after the worker died'));
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    // A new grant fails closed: its audit events could not be written with it.
+    expect(refused.body).toMatchObject({ code: 'audit_unavailable', status: 503 });
+    expect(JSON.stringify(refused.body)).not.toMatch(/worker/);
+    const lookup = await first.call(BOT, 'GET', `/v1/grants/${before.body.grant.id}`);
+    expect(lookup.status).toBe(503);
+    expect(lookup.body).toMatchObject({ code: 'store_unavailable', status: 503 });
+    expect((await first.call(null, 'GET', '/readyz')).status).toBe(503);
+    await first.stop().catch(() => undefined);
+    // Nothing was half-written: a new broker on the same directory has the first grant, not the second.
+    const second = await startTestBroker({ dir: first.dir });
+    cleanups.push(() => second.stop());
+    expect((await second.call(BOT, 'GET', `/v1/grants/${before.body.grant.id}`)).body.status).toBe('active');
+    const listed = await second.call('human:audrey', 'GET', '/v1/grants?limit=100');
+    expect(listed.body.items.map((g: { task: string }) => g.task)).toEqual(['before the worker died']);
+  });
+
   it('refuses a second process on the same data directory', async () => {
     const first = await startTestBroker({});
     cleanups.push(() => first.cleanup());
