@@ -155,7 +155,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       log,
       metrics,
       // PostgreSQL commits on the server: the next half of the callers is worked on meanwhile.
-      newGrants: new GrantInsertBatcher(store, clock, bus, { commitsOffThread: store.commitsOffThread }),
+      newGrants: new GrantInsertBatcher(store, clock, bus, { commitsOffThread: store.commitsOffThread, commitsInFlight: store.groupCommitsInFlight }),
       newId: () => timeSortableId(clock.now()),
     };
     const credentials = new CredentialService(deps);

@@ -106,6 +106,12 @@ export interface Store {
    * requests with the other half's commit (service/grant-batcher.ts).
    */
   readonly commitsOffThread: boolean;
+  /**
+   * How many group commits (`commitNewGrants`) may usefully be in flight at once: 2 where the
+   * database runs them in order on one session (PGlite on its worker thread: the next is queued
+   * behind the running one, chained to the head it will leave), 1 elsewhere.
+   */
+  readonly groupCommitsInFlight: number;
   /** Applies migrations. Idempotent and safe when several replicas start at once. */
   migrate(): Promise<void>;
   /**

@@ -46,12 +46,18 @@ export interface GrantBatcherOptions {
    * of the callers in flight, and the next batch starts
    * the moment the previous one commits: the other half's requests (policy, state machine, rows,
    * the HTTP answer) are worked on while a batch is in the database, instead of every caller
-   * waiting for one commit and the database then waiting for every caller. One commit is in
-   * flight at a time either way (the audit head row lock serialises them; two in flight measured
-   * slower, docs/benchmarks.md). With PGlite on the caller's thread the commit runs on this
-   * thread, so there is nothing to overlap: batches wait for the whole round of callers.
+   * waiting for one commit and the database then waiting for every caller. By default one commit
+   * is in flight at a time (on PostgreSQL the audit head row lock serialises them; two in flight
+   * measured slower, docs/benchmarks.md). With PGlite on the caller's thread the commit runs on
+   * this thread, so there is nothing to overlap: batches wait for the whole round of callers.
    */
   readonly commitsOffThread?: boolean;
+  /**
+   * How many group commits may be in flight at once (`Store.groupCommitsInFlight`; default 1).
+   * With 2, a half that is ready while the other half commits is sent at once, queued behind it
+   * in the database, so the database never waits for this thread between two commits.
+   */
+  readonly commitsInFlight?: number;
 }
 
 /**
@@ -67,8 +73,12 @@ export class GrantInsertBatcher {
   /** How long the last commit took, in ms (bounds the wait). */
   private lastCommitMs = 0;
   private collectTimer: NodeJS.Timeout | undefined;
+  /** Group commits sent and not yet settled, and the requests they hold. */
+  private inFlight = 0;
+  private inFlightJobs = 0;
 
   private readonly commitsOffThread: boolean;
+  private readonly commitsInFlight: number;
 
   constructor(
     private readonly store: Store,
@@ -77,6 +87,7 @@ export class GrantInsertBatcher {
     options: GrantBatcherOptions = {},
   ) {
     this.commitsOffThread = options.commitsOffThread ?? false;
+    this.commitsInFlight = this.commitsOffThread ? Math.max(1, Math.floor(options.commitsInFlight ?? 1)) : 1;
   }
 
   /** Inserts a new grant with its events; resolves with the audit records once committed. */
@@ -85,6 +96,7 @@ export class GrantInsertBatcher {
       this.queue.push({ grant, events, resolve, reject });
       if (this.state === 'idle') this.collect();
       else if (this.state === 'collecting' && this.collectTimer !== undefined && this.queue.length >= this.target()) this.start();
+      else if (this.state === 'committing' && this.inFlight < this.commitsInFlight && this.queue.length >= this.target()) void this.drain();
     });
   }
 
@@ -123,6 +135,8 @@ export class GrantInsertBatcher {
   /** Commits one batch, then forms the next one or goes idle. Never rejects. */
   private async drain(): Promise<void> {
     const batch = this.queue.splice(0, this.commitsOffThread ? Math.max(1, this.target()) : MAX_BATCH);
+    this.inFlight += 1;
+    this.inFlightJobs += batch.length;
     const started = performance.now();
     let records: AuditRecord[] | undefined;
     try {
@@ -146,7 +160,15 @@ export class GrantInsertBatcher {
       }
     }
     this.lastCommitMs = performance.now() - started;
-    this.concurrency = batch.length + this.queue.length;
+    this.inFlight -= 1;
+    this.inFlightJobs -= batch.length;
+    this.concurrency = batch.length + this.inFlightJobs + this.queue.length;
+    if (this.inFlight > 0) {
+      // Another commit is still in flight; it goes on from here when it ends. Meanwhile a ready
+      // half may follow it at once.
+      if (this.inFlight < this.commitsInFlight && this.queue.length >= this.target()) void this.drain();
+      return;
+    }
     if (this.queue.length === 0) this.state = 'idle';
     // Off-thread commits: the next half goes to the database at once, while this thread
     // answers the callers just settled (their continuations run after this turn).

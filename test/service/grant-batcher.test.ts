@@ -11,6 +11,7 @@ import { GrantInsertBatcher } from '../../src/service/grant-batcher.js';
 import { openPgliteStore, openPostgresStore, type OpenedStore } from '../helpers/stores.js';
 import { makeGrant } from '../store/fixtures.js';
 import type { AuditRecord } from '../../src/core/events.js';
+import { verifyAuditLog } from '../../src/audit/verify.js';
 
 describe('GrantInsertBatcher', () => {
   let opened: OpenedStore | undefined;
@@ -151,5 +152,69 @@ describe('GrantInsertBatcher with commits off the thread (PostgreSQL)', () => {
     expect(log).toHaveLength(96);
     const handedOut = [...split.records, ...together.records].flat().map((r) => r.seq);
     expect(new Set(handedOut).size).toBe(96);
+  });
+});
+
+describe('GrantInsertBatcher with two group commits in flight (PGlite on its worker thread)', () => {
+  let opened: OpenedStore | undefined;
+  let store: Store;
+  beforeAll(async () => {
+    opened = await openPgliteStore();
+    store = opened.store;
+  });
+  afterAll(async () => {
+    await opened?.cleanup();
+  });
+
+  it('sends a ready half behind the one committing, chained to the head it leaves; every grant and record lands once, in one gapless log', async () => {
+    expect(store.groupCommitsInFlight).toBe(2);
+    const before = await store.auditHead();
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const counting: Store = Object.create(store, {
+      commitNewGrants: {
+        value: async (...args: Parameters<Store['commitNewGrants']>) => {
+          mostInFlight = Math.max(mostInFlight, ++inFlight);
+          try {
+            return await store.commitNewGrants(...args);
+          } finally {
+            inFlight -= 1;
+          }
+        },
+      },
+    });
+    const batcher = new GrantInsertBatcher(counting, new ManualClock(), new EventBus(), { commitsOffThread: true, commitsInFlight: 2 });
+    const handedOut: AuditRecord[] = [];
+    // 8 callers in a closed loop; in the later rounds each also appends an event of its own now
+    // and then in a transaction, which must read the row while statements are in flight and
+    // never break the chain.
+    const caller = async (n: number): Promise<void> => {
+      for (let round = 0; round < 8; round++) {
+        const g = makeGrant();
+        const own = await batcher.insert(g, [
+          { type: 'grant.requested' as const, actor: 'system', grantId: g.id, data: { n, round } },
+          { type: 'grant.activated' as const, actor: 'system', grantId: g.id, data: {} },
+        ]);
+        expect(own.map((r) => r.grantId)).toEqual([g.id, g.id]);
+        expect(own[1]!.seq).toBe(own[0]!.seq + 1);
+        handedOut.push(...own);
+        if (round >= 5 && round % 3 === n % 3) handedOut.push(...(await store.transaction((tx) => tx.appendAudit([{ type: 'auth.failed' as const, actor: 'system', data: { n, round } }], 0))));
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, n) => caller(n)));
+    expect(mostInFlight).toBe(2);
+    // Chained one-statement commits wrote in the rounds without transactions beside them; a
+    // transaction's append made the statement queued behind it write nothing (then the lock).
+    const stats = (store as unknown as { groupCommits: { oneStatement: number; headMoved: number; locked: number } }).groupCommits;
+    expect(stats.oneStatement).toBeGreaterThanOrEqual(8);
+    expect(stats.headMoved).toBeGreaterThanOrEqual(1);
+    const head = await store.auditHead();
+    const log = await store.readAudit(before.size, head.size - before.size + 1);
+    expect(log.map((r) => r.seq)).toEqual(log.map((_, i) => before.size + i));
+    expect(new Set(handedOut.map((r) => r.seq)).size).toBe(handedOut.length);
+    expect(log).toHaveLength(handedOut.length);
+    // The log verifies end to end: canonical entries, every one chained to the one before it, no gaps.
+    const report = await verifyAuditLog(store);
+    expect(report).toMatchObject({ ok: true });
   });
 });

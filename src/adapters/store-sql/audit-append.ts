@@ -238,28 +238,46 @@ function verifiedStatement(grants: number, events: number): CombinedStatement {
   return statement;
 }
 
+/** A verified group commit, ready to send: the statement, and what it writes if the guess holds. */
+export interface VerifiedGroupCommit {
+  readonly statement: CombinedStatement;
+  readonly params: readonly unknown[];
+  /** The batch's audit records, in event order. */
+  readonly records: AuditRecord[];
+  /** The head the statement leaves. */
+  readonly head: AuditHeadRow;
+}
+
 /**
- * `insertGrantsWithAudit` as one statement of its own, chained to `guess` (the head as last
- * seen committed). Returns the records and the new head, or `undefined` when the head had moved
- * (another replica or transaction appended): then nothing was written.
+ * `insertGrantsWithAudit` as one statement of its own, chained to `guess` (the head as last seen
+ * committed, or as a commit sent before this one will leave it). Built without I/O, so the caller
+ * knows the head it leaves before it is sent (`runVerifiedGroupCommit`).
  */
-export async function insertGrantsWithAuditVerified(
-  sql: SqlExecutor,
+export function prepareVerifiedGroupCommit(
   grants: readonly Grant[],
   events: readonly AuditEventInput[],
   time: number,
   guess: AuditHeadRow,
-): Promise<{ records: AuditRecord[]; head: AuditHeadRow } | undefined> {
+): VerifiedGroupCommit {
   const grantParams = grants.map(grantToParams);
   const chained = chainAuditEntries(guess, events, time);
-  const statement = verifiedStatement(grants.length, events.length);
-  const rows = await sql.query(
-    statement.text,
-    [...grantParams.flat(), ...auditRowParams(chained.entries), chained.size, chained.frontierJson, chained.lastLeaf, Number(guess.size), guess.last_leaf],
-    statement.prepare === undefined ? undefined : { prepare: statement.prepare },
-  );
-  if (Number(rows[0]?.moved) !== 1) return undefined;
-  return { records: chained.entries.map((entry) => entry.record), head: headAfter(chained) };
+  return {
+    statement: verifiedStatement(grants.length, events.length),
+    params: [...grantParams.flat(), ...auditRowParams(chained.entries), chained.size, chained.frontierJson, chained.lastLeaf, Number(guess.size), guess.last_leaf],
+    records: chained.entries.map((entry) => entry.record),
+    head: headAfter(chained),
+  };
+}
+
+/**
+ * Runs a prepared verified group commit as its own transaction. True when it wrote everything;
+ * false when the head was not the guessed one (another replica or transaction appended, or a
+ * commit it was chained after did not write): then it wrote nothing.
+ */
+export async function runVerifiedGroupCommit(sql: SqlExecutor, commit: VerifiedGroupCommit): Promise<boolean> {
+  const { statement } = commit;
+  const rows = await sql.query(statement.text, commit.params, statement.prepare === undefined ? undefined : { prepare: statement.prepare });
+  return Number(rows[0]?.moved) === 1;
 }
 
 /** Whether a batch fits one verified statement (the same bound as the combined statement). */

@@ -27,28 +27,35 @@ export interface AuditHeadRow extends SqlRow {
 /**
  * The committed head of one store: exact on PGlite (trusted), a guess on PostgreSQL.
  *
- * A group commit that writes without a transaction (`SqlStore.commitNewGrants`, one statement
- * that verifies the head it chains to) takes the head out while it runs (`takeForUnlockedCommit`):
- * the statement is queued behind whatever the database runs first, so until it answers nobody
- * may chain to the head it started from. A transaction that appends meanwhile reads the row
- * (on PGlite inside its transaction, so strictly before or after the statement). The commit's
- * new head is put back only if nobody set one since (`finishUnlockedCommit`): whoever did wrote
- * after it, since a write before it makes its check fail.
+ * Group commits that write without a transaction (`SqlStore.commitNewGrants`: one statement that
+ * verifies the head it chains to) may be in flight, several at once, each chained to the head the
+ * one sent before it will leave (`sendUnlockedCommit`). While any is in flight the committed head is
+ * unknown here: transactions read the row (on PGlite inside their transaction, so strictly before
+ * or after each statement in the database's order) and what they learn is not kept, since a
+ * statement queued behind them may move the head after they read it. When the last one answers,
+ * the head it left is kept only if every one sent meanwhile wrote what it was chained to and no
+ * transaction read or moved the head in between; otherwise the next append reads the row. A wrong
+ * guess never writes anything (the statement checks it), so these rules only decide how often the
+ * row is read, never what the log holds.
  */
 export class CommittedAuditHead {
   private known: AuditHeadRow | undefined;
-  /** Counts every change of `head`. */
-  private version = 0;
+  /** Unlocked commits sent and not yet answered. */
+  private inFlight = 0;
+  /** The head the last one sent leaves if all in flight succeed. */
+  private tip: AuditHeadRow | undefined;
+  /** Since the first of those in flight was sent: one failed, or a transaction read or moved the head. */
+  private spoiled = false;
 
-  /** @internal */
+  /** @internal The committed head, when known. */
   get head(): AuditHeadRow | undefined {
     return this.known;
   }
 
-  /** @internal */
+  /** @internal A transaction read the row, or committed a new head. */
   set head(head: AuditHeadRow | undefined) {
-    this.known = head;
-    this.version += 1;
+    if (this.inFlight > 0) this.spoiled = true;
+    else this.known = head;
   }
 
   /** The head one transaction sees and advances; settle it once with the outcome. */
@@ -56,17 +63,29 @@ export class CommittedAuditHead {
     return new AuditHeadWrites(this, trusted);
   }
 
-  /** The head to chain a one-statement commit to, taken out until `finishUnlockedCommit`; none if unknown. */
-  takeForUnlockedCommit(): { readonly guess: AuditHeadRow; readonly version: number } | undefined {
-    const guess = this.known;
-    if (guess === undefined) return undefined;
-    this.head = undefined;
-    return { guess, version: this.version };
+  /** The head to chain the next one-statement commit to, if known: after those in flight, else the committed one. */
+  guessForUnlockedCommit(): AuditHeadRow | undefined {
+    if (this.inFlight === 0) return this.known;
+    return this.spoiled ? undefined : this.tip;
   }
 
-  /** The one-statement commit taken at `version` wrote `head` (or failed: `undefined`). */
-  finishUnlockedCommit(version: number, head: AuditHeadRow | undefined): void {
-    if (head !== undefined && this.version === version) this.head = head;
+  /** A one-statement commit chained to the guess was sent; it leaves `next` if it succeeds. */
+  sendUnlockedCommit(next: AuditHeadRow): void {
+    this.known = undefined;
+    this.tip = next;
+    this.inFlight += 1;
+  }
+
+  /** A commit sent with `sendUnlockedCommit(next)` answered: it wrote (`written`), or not or not surely. */
+  finishUnlockedCommit(next: AuditHeadRow, written: boolean): void {
+    this.inFlight -= 1;
+    if (!written) this.spoiled = true;
+    if (this.inFlight > 0) return;
+    // The last one sent is the last one the database ran (one connection, in order): its head
+    // is the log's if nothing spoiled the chain meanwhile.
+    this.known = !this.spoiled && next === this.tip ? next : undefined;
+    this.tip = undefined;
+    this.spoiled = false;
   }
 }
 

@@ -23,7 +23,8 @@ import {
   fitsOneStatement,
   insertAuditRows,
   insertGrantsWithAudit,
-  insertGrantsWithAuditVerified,
+  prepareVerifiedGroupCommit,
+  runVerifiedGroupCommit,
   lockAuditHead,
 } from './audit-append.js';
 import { CommittedAuditHead, type AuditHeadRow, type AuditHeadWrites } from './audit-head-cache.js';
@@ -93,6 +94,7 @@ const UPDATE_GRANT = `UPDATE grants SET ${GRANT_COLUMNS.slice(1)
 export class SqlStore implements Store {
   readonly kind: 'pglite' | 'postgres';
   readonly commitsOffThread: boolean;
+  readonly groupCommitsInFlight: number;
   private closed = false;
   /**
    * Marks code running inside `transaction()`. A store-level call from there would deadlock on
@@ -126,6 +128,9 @@ export class SqlStore implements Store {
   constructor(private readonly driver: SqlDriver) {
     this.kind = driver.kind;
     this.commitsOffThread = driver.offThread;
+    // PGlite on its worker runs statements one after another on its one session, so a second
+    // group commit waits in its queue, not for a lock; PostgreSQL's go out on one connection in turn.
+    this.groupCommitsInFlight = driver.kind === 'pglite' && driver.offThread ? 2 : 1;
     this.liveness = driver.kind === 'pglite' ? new GrantLivenessCache() : undefined;
     this.auditHeadCache = driver.kind === 'pglite' ? new CommittedAuditHead() : undefined;
     this.auditHeadGuess = driver.kind === 'postgres' ? new CommittedAuditHead() : undefined;
@@ -201,7 +206,7 @@ export class SqlStore implements Store {
   /**
    * The group commit of new grants. When this process knows the head (on PGlite exactly, on
    * PostgreSQL the one it last committed), one statement checks that head and writes everything
-   * (audit-append.ts `insertGrantsWithAuditVerified`): one round trip instead of BEGIN with the
+   * (audit-append.ts `prepareVerifiedGroupCommit`): one round trip instead of BEGIN with the
    * head lock, the insert, and COMMIT; on PGlite on its worker thread, one message, during which
    * the database waits for nothing on the broker's thread. When another replica or transaction
    * appended meanwhile, that statement writes nothing, and the batch goes the locking way (as it
@@ -213,26 +218,30 @@ export class SqlStore implements Store {
     if (heads !== undefined && this.lockedCommitsAfterMiss > 0) this.lockedCommitsAfterMiss -= 1;
     else if (heads !== undefined && fitsOneStatement(grants.length, events.length)) {
       if (!Number.isSafeInteger(time)) throw new StintError('internal', 'audit time must be integer epoch milliseconds');
-      const taken = heads.takeForUnlockedCommit();
-      if (taken !== undefined) {
+      const guess = heads.guessForUnlockedCommit();
+      if (guess !== undefined) {
+        // Chained and announced before it is sent, so the next batch can be chained after it.
+        const commit = prepareVerifiedGroupCommit(grants, events, time, guess);
+        heads.sendUnlockedCommit(commit.head);
         // As in a transaction (SqlStoreTx.insertGrants): the liveness cache learns of the rows
         // only once the statement has committed them.
         const writes = this.liveness?.openTransaction();
         for (const grant of grants) writes?.record(grant);
-        let done: { records: AuditRecord[]; head: AuditHeadRow } | undefined;
+        let written: boolean;
         try {
-          done = await insertGrantsWithAuditVerified(this.driver, grants, events, time, taken.guess);
+          written = await runVerifiedGroupCommit(this.driver, commit);
         } catch (err) {
-          // Committed or not is unknown for some failures: the head stays unknown (the next
+          // Committed or not is unknown for some failures: the head is forgotten (the next
           // append reads the row) and the liveness cache forgets these grants.
+          heads.finishUnlockedCommit(commit.head, false);
           writes?.settle('unknown');
           throw groupCommitError(err, grants.length);
         }
-        if (done !== undefined) {
+        heads.finishUnlockedCommit(commit.head, written);
+        if (written) {
           writes?.settle('committed');
-          heads.finishUnlockedCommit(taken.version, done.head);
           this.groupCommits.oneStatement += 1;
-          return done.records;
+          return commit.records;
         }
         writes?.settle('rolled_back');
         this.groupCommits.headMoved += 1;
