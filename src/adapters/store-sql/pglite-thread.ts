@@ -23,27 +23,15 @@
  * - The worker holds the process open only while a call is pending; the data directory's lock
  *   stays with the opening thread and is released once the worker has closed the database.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { StintError } from '../../core/errors.js';
+import { workerExecArgv, workerFile } from '../worker-file.js';
 import type { QueryOptions, SqlDriver, SqlExecutor, SqlRow } from './driver.js';
 import type { DataDirLock } from './lock.js';
 import type { PgliteOpened, PgliteReply, PgliteRequest, PgliteWorkerData, SentError } from './pglite-messages.js';
 
-/**
- * The compiled worker entry. Run from its TypeScript source (vitest), this module finds no
- * `pglite-worker.js` beside it and uses the build's (`npm test` builds first, like `npm start`),
- * so the tests run the store on the worker thread, as the broker does.
- */
-function workerFile(): string | undefined {
-  const beside = fileURLToPath(new URL('./pglite-worker.js', import.meta.url));
-  if (existsSync(beside)) return beside;
-  const built = fileURLToPath(new URL('../../../dist/adapters/store-sql/pglite-worker.js', import.meta.url));
-  return import.meta.url.endsWith('.ts') && existsSync(built) ? built : undefined;
-}
-
-const WORKER_FILE = workerFile();
+/** The compiled worker entry (from the build when run from the sources: worker-file.ts). */
+const WORKER_FILE = workerFile('./pglite-worker.js', import.meta.url);
 
 /**
  * The worker's young generation, in MB (V8's default grows to 16 MB semi-spaces). The broker
@@ -79,8 +67,7 @@ export async function openPgliteOnWorker(location: string, lock: DataDirLock | u
   if (WORKER_FILE === undefined) throw new StintError('internal', 'the PGlite worker entry is not built');
   const worker = new Worker(WORKER_FILE, {
     workerData: { dataDir: location } satisfies PgliteWorkerData,
-    // The process's own Node options, less one a worker refuses (`node --input-type=module -e`).
-    execArgv: process.execArgv.filter((arg) => !arg.startsWith('--input-type')),
+    execArgv: workerExecArgv(),
     resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
   });
   try {
