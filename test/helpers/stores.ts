@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { MIGRATIONS, openStore } from '../../src/adapters/store-sql/index.js';
 import type { PgliteThread } from '../../src/adapters/store-sql/pglite.js';
 import type { Store } from '../../src/ports/store.js';
@@ -177,4 +178,19 @@ async function withAdmin<T>(fn: (admin: pg.Client) => Promise<T>): Promise<T> {
   } finally {
     await admin.end();
   }
+}
+
+/**
+ * Inside a `describe`: opens a store with `open` before the suite's tests (handing it to `use`)
+ * and cleans it up after them.
+ */
+export function useSuiteStore(open: () => Promise<OpenedStore>, use: (store: Store) => void): void {
+  let opened: OpenedStore | undefined;
+  beforeAll(async () => {
+    opened = await open();
+    use(opened.store);
+  });
+  afterAll(async () => {
+    await opened?.cleanup();
+  });
 }

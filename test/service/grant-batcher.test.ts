@@ -3,26 +3,19 @@
  * caller gets exactly its own audit records, the log stays gapless, and one failing request
  * does not fail the others in its batch.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/ports/store.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { EventBus } from '../../src/service/context.js';
 import { GrantInsertBatcher } from '../../src/service/grant-batcher.js';
-import { openPgliteStore, openPostgresStore, type OpenedStore } from '../helpers/stores.js';
+import { openPgliteStore, openPostgresStore, useSuiteStore } from '../helpers/stores.js';
 import { makeGrant } from '../store/fixtures.js';
 import type { AuditRecord } from '../../src/core/events.js';
 import { verifyAuditLog } from '../../src/audit/verify.js';
 
 describe('GrantInsertBatcher', () => {
-  let opened: OpenedStore | undefined;
   let store: Store;
-  beforeAll(async () => {
-    opened = await openPgliteStore();
-    store = opened.store;
-  });
-  afterAll(async () => {
-    await opened?.cleanup();
-  });
+  useSuiteStore(openPgliteStore, (opened) => (store = opened));
 
   it('commits concurrent inserts together, hands each caller its records, and isolates a failure', async () => {
     const bus = new EventBus();
@@ -97,15 +90,8 @@ describe('GrantInsertBatcher', () => {
 });
 
 describe('GrantInsertBatcher with commits off the thread (PostgreSQL)', () => {
-  let opened: OpenedStore | undefined;
   let store: Store;
-  beforeAll(async () => {
-    opened = await openPostgresStore();
-    store = opened.store;
-  });
-  afterAll(async () => {
-    await opened?.cleanup();
-  });
+  useSuiteStore(openPostgresStore, (opened) => (store = opened));
 
   /**
    * 8 callers in a closed loop (each files its next grant when the last one is committed), as
@@ -156,15 +142,8 @@ describe('GrantInsertBatcher with commits off the thread (PostgreSQL)', () => {
 });
 
 describe('GrantInsertBatcher with two group commits in flight (PGlite on its worker thread)', () => {
-  let opened: OpenedStore | undefined;
   let store: Store;
-  beforeAll(async () => {
-    opened = await openPgliteStore();
-    store = opened.store;
-  });
-  afterAll(async () => {
-    await opened?.cleanup();
-  });
+  useSuiteStore(openPgliteStore, (opened) => (store = opened));
 
   it('sends a ready half behind the one committing, chained to the head it leaves; every grant and record lands once, in one gapless log', async () => {
     expect(store.groupCommitsInFlight).toBe(2);

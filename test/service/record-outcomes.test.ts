@@ -5,7 +5,7 @@
  * revoking grants left alone, an id listed twice seeing its first outcome's write, and the audit
  * events appended in outcome order in the same transaction.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/ports/store.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { EventBus, type Logger, type ServiceDeps } from '../../src/service/context.js';
@@ -13,22 +13,15 @@ import { CredentialService } from '../../src/service/credential-service.js';
 import { createMetrics } from '../../src/service/metrics.js';
 import type { AuditRecord } from '../../src/core/events.js';
 import type { Grant, RevocationEvidence } from '../../src/core/grant.js';
-import { openPgliteStore, type OpenedStore } from '../helpers/stores.js';
+import { openPgliteStore, useSuiteStore } from '../helpers/stores.js';
 import { makeGrant } from '../store/fixtures.js';
 
 const NOW = Date.UTC(2026, 0, 5, 12, 0, 0);
 const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 
 describe('CredentialService.recordOutcomes', () => {
-  let opened: OpenedStore | undefined;
   let store: Store;
-  beforeAll(async () => {
-    opened = await openPgliteStore();
-    store = opened.store;
-  });
-  afterAll(async () => {
-    await opened?.cleanup();
-  });
+  useSuiteStore(openPgliteStore, (opened) => (store = opened));
 
   it('re-checks each outcome under its lock, skips missing and settled grants, and keeps event order', async () => {
     const bus = new EventBus();

@@ -85,6 +85,19 @@ describe('PGlite on a worker thread', () => {
     expect(await driver.query('SELECT id FROM t ORDER BY id')).toEqual([{ id: 1 }]);
   });
 
+  it('reports a COMMIT that fails (a deferred constraint) as that error, and stays usable', async () => {
+    const driver = await open();
+    await driver.query('CREATE TABLE d (id integer, CONSTRAINT d_id UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)');
+    await expect(
+      driver.transaction(async (tx) => {
+        await tx.query('INSERT INTO d (id) VALUES (1), (1)');
+      }),
+    ).rejects.toMatchObject({ code: 'conflict' });
+    expect(await driver.query('SELECT count(*)::int AS n FROM d')).toEqual([{ n: 0 }]);
+    await driver.transaction((tx) => tx.query('INSERT INTO d (id) VALUES (2)'));
+    expect(await driver.query('SELECT id FROM d')).toEqual([{ id: 2 }]);
+  });
+
   it('runs the callback only while the worker holds its transaction: transactions and statements queue behind it', async () => {
     const driver = await open();
     const order: string[] = [];

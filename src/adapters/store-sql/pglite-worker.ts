@@ -36,7 +36,7 @@ function answer(id: number, work: Promise<unknown>): void {
   );
 }
 
-/** Statements of one open transaction, in the order they were posted. */
+/** Statements of one open transaction, in the order they were posted (the caller sends them once BEGIN was answered). */
 class OpenTransaction {
   private readonly queued: PgliteRequest[] = [];
   private wake: (() => void) | undefined;
@@ -88,23 +88,17 @@ function serve(driver: PgliteDriver): void {
         open.delete(txId);
         port.postMessage({ id: endId!, ok: true } satisfies PgliteReply);
       },
-      async (err: unknown) => {
+      (err: unknown) => {
         if (err === ROLLBACK) {
           open.delete(txId);
           port.postMessage({ id: endId!, ok: true } satisfies PgliteReply);
           return;
         }
-        const error = sentError(err);
-        if (!begun) port.postMessage({ id: beginId, ok: false, error } satisfies PgliteReply);
-        // A BEGIN or COMMIT that failed: the statements still queued, and the end, hear why.
-        for (;;) {
-          const request = endId === undefined ? await statements.next() : undefined;
-          if (request === undefined) break;
-          if (request.kind === 'end') endId = request.id;
-          else port.postMessage({ id: request.id, ok: false, error } satisfies PgliteReply);
-        }
         open.delete(txId);
-        port.postMessage({ id: endId!, ok: false, error } satisfies PgliteReply);
+        // A failed BEGIN: the caller is waiting for it and sends nothing more for this transaction.
+        // Otherwise the COMMIT (or ROLLBACK) failed: its end hears why (the callback itself throws
+        // nothing else, statement errors are answered to their statement).
+        port.postMessage({ id: begun ? endId! : beginId, ok: false, error: sentError(err) } satisfies PgliteReply);
       },
     );
   };
