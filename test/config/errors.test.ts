@@ -1,5 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { tempDirForFile } from '../helpers/temp-dirs.js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config/index.js';
@@ -223,7 +223,7 @@ issuers:
   });
 
   it('says when the file does not exist, naming the path as given', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'stint-config-'));
+    const dir = tempDirForFile('stint-config-');
     const path = join(dir, 'nope.yaml');
     await expect(loadConfig(path, {})).rejects.toMatchObject({ code: 'config_invalid', message: `${path}: no such file` });
     await expect(loadConfig(dir, {})).rejects.toMatchObject({ code: 'config_invalid', message: `${dir}: is a directory` });

@@ -1,13 +1,13 @@
 /** Shared helpers for the config tests: a temp folder with a policies dir, and error capture. */
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { isStintError, type StintError } from '../../src/core/errors.js';
+import { tempDirForFile } from '../helpers/temp-dirs.js';
 
 /** A fresh folder holding an empty `policies/` directory; returns the path a config file there would have. */
 export function tempConfigPath(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'stint-config-'));
+  const dir = tempDirForFile('stint-config-');
   mkdirSync(join(dir, 'policies'));
   return join(dir, 'stint.yaml');
 }

@@ -1,5 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
@@ -8,6 +7,7 @@ import { expect } from 'vitest';
 import type { IssuerConfig } from '../../src/config/types.js';
 import { isStintError } from '../../src/core/errors.js';
 import { UNAUTHENTICATED_DETAIL } from '../../src/adapters/identity-jwt/index.js';
+import { tempDirForFile } from '../helpers/temp-dirs.js';
 
 /** A real signing key of a test issuer, with its public JWK (kid = RFC 7638 thumbprint). */
 export interface TestKey {
@@ -30,7 +30,7 @@ export function jwksOf(...keys: TestKey[]): JSONWebKeySet {
 }
 
 export async function tempDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'stint-identity-'));
+  return Promise.resolve(tempDirForFile('stint-identity-'));
 }
 
 /** Writes the public key set to a file and returns its path (a `jwksFile`). */

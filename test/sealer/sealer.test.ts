@@ -3,13 +3,13 @@
  * and tamper-evident.
  */
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync, writeFileSync } from 'node:fs';
+import { tempDirForFile } from '../helpers/temp-dirs.js';
 import { join } from 'node:path';
 import { createAesGcmSealer, loadOrCreateSealKey } from '../../src/adapters/sealer-aesgcm/index.js';
 
 describe('AES-GCM credential sealer', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'stint-seal-'));
+  const dir = tempDirForFile('stint-seal-');
 
   it('creates a private key file once and reads it back', async () => {
     const file = join(dir, 'keys', 'seal.key');

@@ -1,11 +1,10 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tempDirForFile } from '../helpers/temp-dirs.js';
 import { join } from 'node:path';
 
 import type { Grant } from '../../src/core/grant.js';
 
 export async function keysFile(): Promise<string> {
-  return join(await mkdtemp(join(tmpdir(), 'stint-tokens-')), 'keys', 'tokens.jwks.json');
+  return join(tempDirForFile('stint-tokens-'), 'keys', 'tokens.jwks.json');
 }
 
 /** An active grant expiring 15 minutes after `now`. */
