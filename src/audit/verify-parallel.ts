@@ -12,9 +12,7 @@
  * reading plus decoding and hashing here and the rest of the checks on the worker take about
  * the same time, where hashing on the worker left it the bottleneck.
  */
-import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { StintError } from '../core/errors.js';
 import type { AuditRecord } from '../core/events.js';
@@ -23,15 +21,14 @@ import { PACKED_FIELD_SEPARATOR, PACKED_ROW_SEPARATOR } from './packed-batch.js'
 import { decodeWireBatch, lastSeqOfRows, wireRowsMessage } from './wire-batch.js';
 import { DEFAULT_BATCH, verifyAuditLog, type AuditSource, type AuditVerifyOptions, type AuditVerifyReport } from './verify.js';
 import type { VerifyWorkerData, WorkerReply, WorkerRequest, WorkerResult } from './verify-parallel-messages.js';
+import { workerExecArgv, workerFile } from '../platform/worker-file.js';
 
-const WORKER_FILE = new URL('./verify-worker.js', import.meta.url);
+/** The compiled worker entry (from the build when run from the sources: platform/worker-file.ts). */
+const WORKER_FILE = workerFile('./verify-worker.js', import.meta.url);
 
-/**
- * Whether the compiled worker is there to start. It is not when this module runs from its
- * TypeScript source (vitest): Node cannot start a worker from a .ts file.
- */
+/** Whether the compiled worker is there to start (it is not in a source tree that was never built). */
 export function auditWorkerAvailable(): boolean {
-  return existsSync(fileURLToPath(WORKER_FILE));
+  return WORKER_FILE !== undefined;
 }
 
 /** The seq of the last row of a packed batch (where the verifier reads on), if it reads as one. */
@@ -105,7 +102,7 @@ export async function verifyAuditLogInWorker(source: AuditSource, opts: AuditVer
   const packed = wire !== undefined || readPacked === undefined ? undefined : new Prefetcher(readPacked, lastSeqOfPacked);
   const batches = wire !== undefined ? 'wire' : packed !== undefined ? 'packed' : 'rows';
   const workerData: VerifyWorkerData = { options: opts, batches, ...(head !== undefined ? { head } : {}) };
-  const worker = new Worker(WORKER_FILE, { workerData });
+  const worker = new Worker(WORKER_FILE!, { workerData, execArgv: workerExecArgv() });
   // The verifier's first read is [0, batch size): it runs here while the worker thread starts.
   (wire ?? packed)?.prime(0, batchSize ?? DEFAULT_BATCH);
   try {

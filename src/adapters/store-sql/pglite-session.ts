@@ -15,7 +15,6 @@ import { StintError } from '../../core/errors.js';
 import type { DataDirLock } from './lock.js';
 import { concatBytes } from './bytes.js';
 import { bindExecuteSync } from './pg-bind.js';
-import type { PgliteThread } from './pglite.js';
 
 /**
  * PGlite writes this text as the data directory's postgresql.conf on every open, replacing the
@@ -62,7 +61,6 @@ export async function openPgliteHere(location: string, lock: DataDirLock | undef
 /** PGlite on the thread that opened it. */
 export class PgliteDriver implements SqlDriver {
   readonly kind = 'pglite' as const;
-  readonly thread: PgliteThread = 'caller';
   readonly offThread = false;
   private closing: Promise<void> | undefined;
   /** Length of the last `exchangeWire` response, to size the next one's buffer. */

@@ -7,7 +7,7 @@
  * the machine's other core sat partly idle: measured in session 9 with --cpu-prof, the
  * WebAssembly module and PGlite's JavaScript were ~38% of the broker thread's time per grant
  * issued over HTTP (docs/benchmarks.md). Here the worker thread runs the unchanged
- * `PgliteDriver` (pglite.ts) and this side forwards each call as one message.
+ * `PgliteDriver` (pglite-session.ts) and this side forwards each call as one message.
  *
  * - One database, one session, as before: the worker runs requests in the order they arrive,
  *   and PGlite's own locks order statements and transactions inside it exactly as they did.
@@ -25,12 +25,12 @@
  */
 import { Worker } from 'node:worker_threads';
 import { StintError } from '../../core/errors.js';
-import { workerExecArgv, workerFile } from '../worker-file.js';
+import { workerExecArgv, workerFile } from '../../platform/worker-file.js';
 import type { QueryOptions, SqlDriver, SqlExecutor, SqlRow } from './driver.js';
 import type { DataDirLock } from './lock.js';
 import type { PgliteOpened, PgliteReply, PgliteRequest, PgliteWorkerData, SentError } from './pglite-messages.js';
 
-/** The compiled worker entry (from the build when run from the sources: worker-file.ts). */
+/** The compiled worker entry (from the build when run from the sources: platform/worker-file.ts). */
 const WORKER_FILE = workerFile('./pglite-worker.js', import.meta.url);
 
 /**
@@ -101,7 +101,6 @@ type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 /** The caller's side of a PGlite database on a worker thread. */
 class PgliteWorkerDriver implements SqlDriver {
   readonly kind = 'pglite' as const;
-  readonly thread = 'worker' as const;
   readonly offThread = true;
   private nextId = 1;
   private nextTx = 1;

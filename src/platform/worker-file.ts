@@ -15,9 +15,10 @@ import { fileURLToPath } from 'node:url';
 export function workerFile(entry: string, moduleUrl: string): string | undefined {
   const beside = fileURLToPath(new URL(entry, moduleUrl));
   if (existsSync(beside)) return beside;
-  const at = beside.lastIndexOf(`${sep}src${sep}`);
+  const source = `${sep}src${sep}`;
+  const at = beside.lastIndexOf(source);
   if (!moduleUrl.endsWith('.ts') || at < 0) return undefined;
-  const built = `${beside.slice(0, at)}${sep}dist${sep}${beside.slice(at + 5)}`;
+  const built = `${beside.slice(0, at)}${sep}dist${sep}${beside.slice(at + source.length)}`;
   return existsSync(built) ? built : undefined;
 }
 
