@@ -64,6 +64,61 @@ export async function measureWarm(total: number, concurrency: number, op: (i: nu
   return measureRate(total, concurrency, op);
 }
 
+/** Options of {@link measureInterleaved}. */
+export interface InterleaveOptions {
+  /** Operations per measured party over all rounds (each round measures `total / rounds`). */
+  readonly total: number;
+  readonly rounds: number;
+  readonly concurrency: number;
+  /** Warm-up of each party before the first round, as in {@link measureWarm}. */
+  readonly warmUpMs?: number;
+}
+
+/**
+ * Measures several parties (a Stint path and its references) in alternating slices: all warm up
+ * first, then every round measures each party once, in order and in reverse order on alternate
+ * rounds (A B C, C B A, ...), so a party is never measured only at the start or the end. On the
+ * shared 2-core bench machines the speed of the machine drifts over tens of seconds (session 10:
+ * the same phase measured 28% to 62% of the same reference in back-to-back runs, with 10-25% of
+ * the CPU stolen by the host); measured phase after phase, a ratio compares two different
+ * machines, while slices a few seconds apart see the same one. Before each slice a party runs
+ * `2 x concurrency` operations that are not counted (its sockets, caches and pipeline were idle
+ * while the others ran). Returns each party's slices, in round order.
+ */
+export async function measureInterleaved<K extends string>(
+  parties: Readonly<Record<K, (i: number) => Promise<unknown>>>,
+  opts: InterleaveOptions,
+): Promise<Record<K, Rate[]>> {
+  if (!Number.isSafeInteger(opts.rounds) || opts.rounds < 1) throw new RangeError('rounds must be a positive integer');
+  const names = Object.keys(parties) as K[];
+  const slice = Math.max(1, Math.floor(opts.total / opts.rounds));
+  const offsets = new Map<K, number>();
+  for (const name of names) {
+    const op = parties[name];
+    const round = warmUpCount(opts.total);
+    const started = performance.now();
+    let offset = opts.total;
+    do {
+      const from = offset;
+      await measureRate(round, opts.concurrency, (i) => op(from + i));
+      offset += round;
+    } while (performance.now() - started < (opts.warmUpMs ?? 0));
+    offsets.set(name, offset);
+  }
+  const slices = Object.fromEntries(names.map((name) => [name, [] as Rate[]])) as Record<K, Rate[]>;
+  for (let r = 0; r < opts.rounds; r++) {
+    for (const name of r % 2 === 0 ? names : [...names].reverse()) {
+      const op = parties[name];
+      const from = offsets.get(name)!;
+      const refill = 2 * opts.concurrency;
+      await measureRate(refill, opts.concurrency, (i) => op(from + i));
+      offsets.set(name, from + refill + slice);
+      slices[name].push(await measureRate(slice, opts.concurrency, (i) => op(from + refill + i)));
+    }
+  }
+  return slices;
+}
+
 /** The mean rate of several runs of the same measurement (total ops over total seconds). */
 export function combineRates(runs: readonly Rate[]): Rate {
   const ops = runs.reduce((sum, r) => sum + r.ops, 0);
