@@ -214,6 +214,12 @@ export function activate(grant: Grant, now: number, actor: string, credentialMad
  * goes through target-side revocation; one that never had a credential has nothing to revoke.
  */
 export function endGrant(grant: Grant, reason: EndReason, by: string, now: number, note: string | undefined, revokeLeaseMs: number): Transition {
+  // An approved extension was applied to its grant in the transaction that approved it
+  // (applyExtension) and ended there: ending it again would record an end that changes nothing,
+  // while the access it added lives on in the grant it extended.
+  if (grant.kind === 'extension' && grant.status === 'approved') {
+    throw new StintError('invalid_state', `extension ${grant.id} was applied to ${grant.parentId ?? 'its grant'} and has ended; end that grant instead`);
+  }
   const status = effectiveStatus(grant, now);
   if (reason === 'expired') {
     const lapsedPending = (grant.status === 'pending_approval' || grant.status === 'approved') && status === 'expired';
@@ -308,8 +314,10 @@ export function revokeBackoffSeconds(attempts: number, retry: { initialSeconds: 
 
 /**
  * Applies an approved extension to its parent: the expiry moves to `newExpiresAt`. The
- * extension request itself ends at `approved`. Nothing ever extends silently: this runs only
- * after the extension's own decision.
+ * extension request itself ends at `approved`, with no decision deadline left: nothing about it
+ * is pending any more, so it must neither read as lapsed nor be lapsed by the worker later (both
+ * go by `approved` with a deadline, as for an approval nobody picked up). Nothing ever extends
+ * silently: this runs only after the extension's own decision.
  */
 export function applyExtension(parent: Grant, extension: Grant, now: number, maxTtlSeconds: number): { parent: Transition; extension: Grant } {
   requireStatus(parent, now, ['active'], 'extend');
@@ -318,7 +326,8 @@ export function applyExtension(parent: Grant, extension: Grant, now: number, max
   }
   const newExpiresAt = extensionExpiry(parent, extension.ttlSeconds, now, maxTtlSeconds);
   const next = bump(parent, { expiresAt: newExpiresAt });
-  const ext = bump(extension, { endedAt: now, endedBy: 'system', endNote: `applied to ${parent.id}` });
+  const { decisionDeadline: _applied, ...decided } = extension;
+  const ext = bump(decided, { endedAt: now, endedBy: 'system', endNote: `applied to ${parent.id}` });
   return {
     parent: {
       grant: next,

@@ -226,6 +226,28 @@ describe.each(['pglite', 'postgres'] as const)('grant lifecycle over HTTP on %s'
     const applied = await t.call('human:bob', 'POST', `/v1/grants/${wext2.body.grant.id}/approve`, {});
     expect(applied.body.grant.status).toBe('approved');
     expect(new Date((await t.call(BOT, 'GET', `/v1/grants/${wid}`)).body.expiresAt).getTime()).toBe(before + 10 * 60_000);
+    // The applied extension has ended; access is cut by ending the grant it extended.
+    const revokeApplied = await t.call('human:root', 'POST', `/v1/grants/${wext2.body.grant.id}/revoke`, { reason: 'too long' });
+    expect(revokeApplied.status).toBe(409);
+    expect(revokeApplied.body.code).toBe('invalid_state');
+    expect(revokeApplied.body.detail).toContain(wid);
+    expect(new Date((await t.call(BOT, 'GET', `/v1/grants/${wid}`)).body.expiresAt).getTime()).toBe(before + 10 * 60_000);
+
+    // An applied extension has nothing pending: past the decision timeout it neither reads as
+    // lapsed nor is lapsed by the worker, whose "nobody decided in time" would be false in the
+    // log (found by concurrent-lifecycles.test.ts).
+    clock.advance(2 * 3600_000);
+    await t.broker.worker.runOnce();
+    const appliedIds = [ext.body.grant.id, wext2.body.grant.id];
+    for (const appliedId of appliedIds) {
+      const extension = (await t.call(BOT, 'GET', `/v1/grants/${appliedId}`)).body;
+      expect(extension.status, appliedId).toBe('approved');
+      expect(extension.decisionDeadline).toBeUndefined();
+    }
+    const audit = await t.call('human:audrey', 'GET', '/v1/audit?limit=1000');
+    expect(audit.body.nextCursor).toBeUndefined();
+    const endsOfApplied = audit.body.items.filter((e: { type: string; grantId?: string }) => appliedIds.includes(e.grantId ?? '') && e.type === 'grant.expired');
+    expect(endsOfApplied).toEqual([]);
   });
 
   it('owners revoke with a reason; requesters cannot revoke; the ended grant stays ended', async () => {

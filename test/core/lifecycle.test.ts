@@ -157,6 +157,15 @@ describe('state machine rules', () => {
     const applied = applyExtension(parent, ext, T0 + 1, 3600);
     expect(applied.parent.grant.expiresAt).toBe(parent.expiresAt! + 600_000);
     expect(applied.parent.events.map((e) => e.type)).toEqual(['grant.extended']);
+    // The applied extension ends at approved with nothing pending: it never reads as lapsed.
+    expect(ext.decisionDeadline).toBeDefined();
+    expect(applied.extension).toMatchObject({ status: 'approved', endedAt: T0 + 1 });
+    expect(applied.extension.decisionDeadline).toBeUndefined();
+    expect(effectiveStatus(applied.extension, T0 + 7 * 86_400_000)).toBe('approved');
+    // It has ended: revoking, completing or lapsing it would record an end that changes nothing.
+    for (const reason of ['revoked', 'completed', 'expired'] as const) {
+      expect(codeOf(() => endGrant(applied.extension, reason, 'human:root', T0 + 2, 'x', 1000))).toBe('invalid_state');
+    }
     expect(codeOf(() => applyExtension(parent, { ...ext, status: 'pending_approval' }, T0, 3600))).toBe('invalid_state');
     expect(codeOf(() => applyExtension(parent, ext, parent.expiresAt!, 3600))).toBe('invalid_state');
   });

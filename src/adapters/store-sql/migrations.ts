@@ -108,6 +108,18 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX dpop_jti_expiry ON dpop_jti (expires_at)`,
     ],
   },
+  {
+    version: 4,
+    name: 'applied extensions pend no more',
+    statements: [
+      // An applied extension ends at approved (core/lifecycle.ts applyExtension). Until this
+      // version it kept its decision deadline, so once that passed it read as expired and the
+      // worker lapsed it with "nobody decided on the extension in time", a false entry in the
+      // log. An extension that is approved and ended was applied: nothing about it is pending.
+      `UPDATE grants SET decision_deadline = NULL, version = version + 1
+        WHERE kind = 'extension' AND status = 'approved' AND decision_deadline IS NOT NULL AND doc ->> 'endedAt' IS NOT NULL`,
+    ],
+  },
 ];
 
 /** Advisory lock key for migrations: the ASCII bytes of "Stint". */
