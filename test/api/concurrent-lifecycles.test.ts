@@ -1,0 +1,273 @@
+/**
+ * Many lifecycles at once, through the HTTP API, with time moving and the expiry worker running
+ * between and during them (issue #2, items 4, 5, 7 and 11): generated requests, approvals,
+ * denials, completions, revocations, extensions, reviews and activations by the example
+ * configuration's workloads and humans, sent concurrently, on PGlite (one broker) and on
+ * PostgreSQL (two replicas on one database, each request to either). Whatever the interleaving:
+ * no answer is a 5xx, every refusal is problem+json, and the log that results is one gapless,
+ * verifiable chain whose events obey the lifecycle's rules (one end per grant, nothing after it
+ * but the credential's revocation and the break-glass review; approvals only by distinct humans
+ * other than the requester, as many as the role requires before `grant.approved`; one review,
+ * of break-glass only; extensions applied only once approved and never lapsed afterwards; every
+ * credential of an ended grant revoked and proven dead). Once everything is due, no access
+ * token handed out during the run introspects as active, and the stored grants agree with the log.
+ * (It found an applied extension lapsing an hour later with a false "nobody decided in time".)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { verifyAuditLog } from '../../src/audit/index.js';
+import type { AuditRecord } from '../../src/core/events.js';
+import { ManualClock } from '../../src/ports/clock.js';
+import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+
+const PRINCIPALS = ['workload:deploy-bot', 'workload:support-agent', 'workload:ci-runner', 'human:alice', 'human:bob', 'human:carol', 'human:root'] as const;
+const ACTIONS = ['approve', 'deny', 'complete', 'revoke', 'extend', 'review', 'activate'] as const;
+/** Events that end a grant; at most one per grant. */
+const ENDS = new Set(['grant.denied', 'grant.completed', 'grant.revoked', 'grant.expired']);
+/** What may still be recorded about a grant after its end. */
+const AFTER_END = new Set(['credential.revoking', 'credential.revoked', 'credential.revoke_failed', 'credential.verified_revoked', 'credential.still_usable', 'grant.reviewed']);
+/** Approvals the example configuration requires (examples/stint.yaml); 1 where it names none. */
+const REQUIRED_APPROVALS: Readonly<Record<string, number>> = { 'orders-db/write': 2 };
+const STATUS_OF_END: Readonly<Record<string, string>> = { 'grant.denied': 'denied', 'grant.completed': 'completed', 'grant.revoked': 'revoked', 'grant.expired': 'expired' };
+
+/** Stands for the principal that requested the grant an action picks. */
+const REQUESTER = 'requester';
+
+type Step =
+  | { readonly kind: 'request'; readonly as: string; readonly replica: number; readonly body: Record<string, unknown> }
+  | { readonly kind: 'act'; readonly action: (typeof ACTIONS)[number] | 'get'; readonly as: string; readonly replica: number; readonly body: unknown; readonly pick: number }
+  | { readonly kind: 'tick'; readonly ms: number }
+  /**
+   * Both DBAs vote on one grant at once, then its requester picks it up, and maybe says the task
+   * is done: what a real approval looks like.
+   */
+  | { readonly kind: 'approval'; readonly replica: number; readonly pick: number; readonly finish: boolean };
+
+const text = fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s.trim() !== '');
+const requestBody = fc
+  .record({
+    target: fc.constantFrom('orders-db', 'orders-db', 'reports-db', 'payments-api'),
+    role: fc.constantFrom('read', 'write', 'write', 'admin'),
+    task: text,
+    reason: text,
+    ticket: fc.option(fc.constantFrom('CHG-1234', 'INC-42'), { nil: undefined }),
+    ttl: fc.constantFrom('1m', '5m', '15m', '30s'),
+    breakGlass: fc.option(fc.boolean(), { nil: undefined }),
+  })
+  .map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)));
+const actionBodies: Readonly<Record<(typeof ACTIONS)[number] | 'get', fc.Arbitrary<unknown>>> = {
+  approve: fc.record({ reason: text }, { requiredKeys: [] }),
+  deny: fc.record({ reason: text }),
+  complete: fc.record({ note: text }, { requiredKeys: [] }),
+  revoke: fc.record({ reason: text }),
+  extend: fc.record({ ttl: fc.constantFrom('1m', '5m', '2h'), reason: text, ticket: fc.constantFrom('CHG-1234', 'INC-42') }, { requiredKeys: ['ttl', 'reason'] }),
+  review: fc.record({ outcome: fc.constantFrom('justified', 'unjustified', 'needs_follow_up'), notes: text }),
+  activate: fc.constant({}),
+  get: fc.constant(undefined),
+};
+
+function steps(replicas: number): fc.Arbitrary<Step[]> {
+  const who = fc.constantFrom(...PRINCIPALS);
+  const replica = fc.integer({ min: 0, max: replicas - 1 });
+  const request = fc.record({ kind: fc.constant('request' as const), as: who, replica, body: requestBody });
+  // Mostly someone who may act (the requester for its own grant, the example's approvers for
+  // votes), so that the run reaches the states past each action, and sometimes anyone.
+  const approver = fc.constantFrom('human:alice', 'human:bob', 'human:alice', 'human:bob', 'human:carol', 'human:root');
+  const actor = (action: (typeof ACTIONS)[number] | 'get'): fc.Arbitrary<string> =>
+    action === 'approve' || action === 'deny'
+      ? fc.oneof({ arbitrary: approver, weight: 4 }, { arbitrary: fc.constant(REQUESTER), weight: 1 }, { arbitrary: who, weight: 1 })
+      : action === 'review' || action === 'revoke'
+        ? fc.oneof({ arbitrary: fc.constant('human:root'), weight: 2 }, { arbitrary: fc.constant(REQUESTER), weight: 1 }, { arbitrary: who, weight: 1 })
+        : fc.oneof({ arbitrary: fc.constant(REQUESTER), weight: 3 }, { arbitrary: who, weight: 1 });
+  const act = fc
+    .constantFrom(...ACTIONS, 'approve' as const, 'approve' as const, 'complete' as const, 'complete' as const, 'revoke' as const, 'get' as const)
+    .chain((action) => fc.record({ kind: fc.constant('act' as const), action: fc.constant(action), as: actor(action), replica, body: actionBodies[action], pick: fc.nat() }));
+  const tick = fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 1_000, max: 5 * 60_000 }) });
+  const approval = fc.record({ kind: fc.constant('approval' as const), replica, pick: fc.nat(), finish: fc.boolean() });
+  return fc.array(fc.oneof({ arbitrary: request, weight: 3 }, { arbitrary: act, weight: 6 }, { arbitrary: approval, weight: 2 }, { arbitrary: tick, weight: 1 }), { minLength: 1, maxLength: 16 });
+}
+
+/** The lifecycle's rules, checked over the whole log. Returns what is broken (empty when nothing). */
+function ruleBreaks(records: readonly AuditRecord[]): string[] {
+  const broken: string[] = [];
+  const byGrant = new Map<string, { type: string; actor: string; data: Record<string, unknown> }[]>();
+  records.forEach((r, i) => {
+    if (r.seq !== i) broken.push(`seq ${r.seq} at index ${i}`);
+    if (r.grantId === undefined) return;
+    const body = JSON.parse(r.canonical) as { data: Record<string, unknown> };
+    const list = byGrant.get(r.grantId) ?? [];
+    list.push({ type: r.type, actor: r.actor, data: body.data });
+    byGrant.set(r.grantId, list);
+  });
+  for (const [id, events] of byGrant) {
+    // An extension is a grant of its own, requested with `grant.extension_requested`.
+    const requested = events.filter((e) => e.type === 'grant.requested' || e.type === 'grant.extension_requested');
+    if (requested.length !== 1) {
+      broken.push(`${id}: ${requested.length} requests (${events.map((e) => e.type).join(', ')})`);
+      continue;
+    }
+    const { principal, target, role } = requested[0]!.data as { principal: string; target: string; role: string };
+    const endAt = events.findIndex((e) => ENDS.has(e.type));
+    if (events.filter((e) => ENDS.has(e.type)).length > 1) broken.push(`${id}: ended twice (${events.map((e) => e.type).join(', ')})`);
+    if (endAt >= 0) {
+      const after = events.slice(endAt + 1).filter((e) => !AFTER_END.has(e.type));
+      if (after.length > 0) broken.push(`${id}: ${after.map((e) => e.type).join(', ')} after ${events[endAt]!.type}`);
+    }
+    // Nothing extends silently: each extension applied was approved first, and applied at most once.
+    for (const extended of events.filter((e) => e.type === 'grant.extended')) {
+      const extensionId = extended.data.extensionId as string;
+      const extension = byGrant.get(extensionId) ?? [];
+      if (!extension.some((e) => e.type === 'grant.approved')) broken.push(`${id}: extended by ${extensionId}, which was not approved`);
+      if (extension.some((e) => ENDS.has(e.type))) broken.push(`${id}: extended by ${extensionId}, which then lapsed (${extension.map((e) => e.type).join(', ')})`);
+    }
+    const applied = events.filter((e) => e.type === 'grant.extended').map((e) => e.data.extensionId);
+    if (new Set(applied).size !== applied.length) broken.push(`${id}: one extension applied twice`);
+    if (events.filter((e) => e.type === 'grant.activated').length > 1) broken.push(`${id}: activated twice`);
+    // Break-glass is reviewed once, by a human who did not ask, and only break-glass is.
+    const reviews = events.filter((e) => e.type === 'grant.reviewed');
+    if (reviews.length > 0 && !events.some((e) => e.type === 'breakglass.activated')) broken.push(`${id}: reviewed, but not break-glass`);
+    if (reviews.length > 1) broken.push(`${id}: reviewed ${reviews.length} times`);
+    if (reviews.some((e) => e.actor === principal || !e.actor.startsWith('human:'))) broken.push(`${id}: reviewed by ${reviews.map((e) => e.actor).join(', ')}`);
+    // A grant that conferred privilege and ended has its credential revoked and proven dead.
+    if (endAt >= 0 && events.some((e) => e.type === 'grant.activated')) {
+      for (const proof of ['credential.revoked', 'credential.verified_revoked']) {
+        if (!events.slice(endAt).some((e) => e.type === proof)) broken.push(`${id}: ended without ${proof}`);
+      }
+    }
+    if (events.filter((e) => e.type === 'grant.approved').length > 1) broken.push(`${id}: approved twice`);
+    const approvers = events.filter((e) => e.type === 'grant.approval_recorded').map((e) => e.actor);
+    if (approvers.includes(principal)) broken.push(`${id}: approved by its requester ${principal}`);
+    if (approvers.some((a) => !a.startsWith('human:'))) broken.push(`${id}: approved by a workload (${approvers.join(', ')})`);
+    if (new Set(approvers).size !== approvers.length) broken.push(`${id}: the same approver twice (${approvers.join(', ')})`);
+    const approvedAt = events.findIndex((e) => e.type === 'grant.approved');
+    const needed = REQUIRED_APPROVALS[`${target}/${role}`] ?? 1;
+    // Auto-approved and break-glass grants are approved by policy, with no human vote.
+    const byHumans = approvedAt >= 0 && events.slice(0, approvedAt).some((e) => e.type === 'grant.pending');
+    if (byHumans) {
+      const votes = events.slice(0, approvedAt).filter((e) => e.type === 'grant.approval_recorded').length;
+      if (votes < needed) broken.push(`${id}: approved after ${votes} of ${needed} approvals`);
+    }
+  }
+  return broken;
+}
+
+describe.each([
+  { store: 'pglite' as const, replicas: 1 },
+  { store: 'postgres' as const, replicas: 2 },
+])('concurrent lifecycles on $store, $replicas replica(s)', ({ store, replicas }) => {
+  const clock = new ManualClock();
+  const brokers: TestBroker[] = [];
+  const tokens: Map<string, string>[] = [];
+  /** Grants seen in answers, and who requested each. */
+  const ids: string[] = [];
+  const requesterOf = new Map<string, string>();
+
+  beforeAll(async () => {
+    const first = await startTestBroker({ clock, store });
+    brokers.push(first);
+    // Replicas share the configuration, the key files and the database (durability.test.ts).
+    for (let i = 1; i < replicas; i++) brokers.push(await startTestBroker({ clock, databaseUrl: first.databaseUrl!, dir: first.dir }));
+    for (const b of brokers) tokens.push(new Map(await Promise.all(PRINCIPALS.map(async (p) => [p, await b.tokenFor(p)] as const))));
+  }, 60_000);
+  afterAll(async () => {
+    for (const b of brokers.slice(1).reverse()) await b.stop();
+    await brokers[0]?.cleanup();
+  });
+
+  it('never answers 5xx, refuses in problem+json, and leaves one verifiable log that obeys the lifecycle', async () => {
+    const answers = new Map<string, number>();
+    /** Every access token handed out. */
+    const issued: string[] = [];
+    const faults: string[] = [];
+
+    const send = async (replica: number, as: string, method: string, path: string, body: unknown): Promise<void> => {
+      const broker = brokers[replica]!;
+      const headers: Record<string, string> = { authorization: `Bearer ${tokens[replica]!.get(as)}` };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(`${broker.url}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      const raw = await res.text();
+      const parsed = JSON.parse(raw) as { code?: string; grant?: { id?: string; status?: string }; accessToken?: string };
+      if (typeof parsed.accessToken === 'string') issued.push(parsed.accessToken);
+      if (res.status >= 500) faults.push(`${res.status} ${method} ${path} as ${as}: ${raw.slice(0, 300)}`);
+      if (res.status >= 400 && !(res.headers.get('content-type') ?? '').startsWith('application/problem+json')) faults.push(`${res.status} without problem+json: ${method} ${path}`);
+      const id = parsed.grant?.id;
+      if (res.status < 300 && typeof id === 'string' && !requesterOf.has(id)) {
+        ids.push(id);
+        requesterOf.set(id, path === '/v1/grants' ? as : requesterOf.get(path.split('/')[3]!)!);
+      }
+      const key = `${res.status} ${parsed.code ?? parsed.grant?.status ?? ''}`;
+      answers.set(key, (answers.get(key) ?? 0) + 1);
+    };
+    const run = async (step: Step): Promise<void> => {
+      if (step.kind === 'tick') {
+        clock.advance(step.ms);
+        // Every replica's expiry worker, concurrently with the requests of this round.
+        await Promise.all(brokers.map((b) => b.broker.worker.runOnce()));
+        return;
+      }
+      if (step.kind === 'request') return send(step.replica, step.as, 'POST', '/v1/grants', step.body);
+      // Mostly one of the newest grants: the older ones have mostly ended.
+      const recent = ids.slice(-8);
+      const id = recent[step.pick % Math.max(1, recent.length)];
+      if (id === undefined) return;
+      if (step.kind === 'approval') {
+        await Promise.all(['human:alice', 'human:bob'].map((human) => send(step.replica, human, 'POST', `/v1/grants/${id}/approve`, {})));
+        await send(step.replica, requesterOf.get(id)!, 'POST', `/v1/grants/${id}/activate`, {});
+        if (step.finish) await send(step.replica, requesterOf.get(id)!, 'POST', `/v1/grants/${id}/complete`, { note: 'task done' });
+        return;
+      }
+      const as = step.as === REQUESTER ? requesterOf.get(id)! : step.as;
+      if (step.action === 'get') return send(step.replica, as, 'GET', `/v1/grants/${id}`, undefined);
+      return send(step.replica, as, 'POST', `/v1/grants/${id}/${step.action}`, step.body);
+    };
+
+    await fc.assert(
+      fc.asyncProperty(steps(replicas), async (round) => {
+        await Promise.all(round.map(run));
+      }),
+      { numRuns: 150 },
+    );
+    expect(faults).toEqual([]);
+    if (process.env.STINT_TEST_LOG_ANSWERS) console.log(JSON.stringify([...answers].sort((a, b) => b[1] - a[1])));
+
+    // The run reached the interesting answers, not only refusals.
+    for (const seen of ['201 active', '201 pending_approval', '201 denied', '200 approved', '200 revoked', '200 completed', '409 invalid_state', '403 self_approval']) {
+      expect(answers.get(seen) ?? 0, `${seen} in ${JSON.stringify([...answers])}`).toBeGreaterThan(0);
+    }
+    // Whatever is due ends, on every replica, before the log is read.
+    clock.advance(3 * 3600_000);
+    await Promise.all(brokers.map((b) => b.broker.worker.runOnce()));
+
+    // The test of success: once the tasks have ended, no token handed out is accepted anywhere.
+    expect(issued.length).toBeGreaterThan(0);
+    for (const [i, token] of issued.entries()) {
+      const replica = i % brokers.length;
+      const res = await fetch(`${brokers[replica]!.url}/oauth/introspect`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens[replica]!.get('human:root')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token }).toString(),
+      });
+      expect(await res.json()).toEqual({ active: false });
+    }
+
+    const store = brokers[0]!.broker.store;
+    const report = await verifyAuditLog(store);
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+    const head = await store.auditHead();
+    const records = await store.readAudit(0, head.size);
+    expect(ruleBreaks(records)).toEqual([]);
+    // The stored state agrees with the log: each ended grant has the status of its end, and
+    // three hours on nothing is still live or waiting.
+    const ends = new Map(records.filter((r) => ENDS.has(r.type) && r.grantId !== undefined).map((r) => [r.grantId!, STATUS_OF_END[r.type]!]));
+    for (const id of ids) {
+      const grant = await store.getGrant(id);
+      expect(grant, id).toBeDefined();
+      const ended = ends.get(id);
+      if (ended !== undefined) expect(grant!.status, id).toBe(ended);
+      // An applied extension ends at approved (core/lifecycle.ts applyExtension), with nothing pending.
+      else if (grant!.kind === 'extension' && grant!.status === 'approved') expect([grant!.endedAt, grant!.decisionDeadline], id).toEqual([expect.any(Number), undefined]);
+      else expect(['active', 'approved', 'pending_approval'], `${id} ${grant!.status}`).not.toContain(grant!.status);
+    }
+  }, 300_000);
+});
