@@ -11,14 +11,19 @@
  * of break-glass only; extensions applied only once approved and never lapsed afterwards; every
  * credential of an ended grant revoked and proven dead). Once everything is due, no access
  * token handed out during the run introspects as active, and the stored grants agree with the log.
+ * A third case adds a real PostgreSQL target (a private cluster with password logins): sessions
+ * opened with issued credentials stay open while the run goes on, and afterwards no grant role
+ * is left, every such session was killed and no credential logs in.
  * (It found an applied extension lapsing an hour later with a false "nobody decided in time".)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import pg from 'pg';
 import { verifyAuditLog } from '../../src/audit/index.js';
 import type { AuditRecord } from '../../src/core/events.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { createPostgresTestEnv, loginCode, withPostgresTarget, type PostgresTestEnv } from '../connectors/postgres-env.js';
 
 const PRINCIPALS = ['workload:deploy-bot', 'workload:support-agent', 'workload:ci-runner', 'human:alice', 'human:bob', 'human:carol', 'human:root'] as const;
 const ACTIONS = ['approve', 'deny', 'complete', 'revoke', 'extend', 'review', 'activate'] as const;
@@ -43,10 +48,13 @@ type Step =
    */
   | { readonly kind: 'approval'; readonly replica: number; readonly pick: number; readonly finish: boolean };
 
+/** The real PostgreSQL target of the third case (a private cluster, test/connectors/pg-cluster.ts). */
+const PG_TARGET = 'orders-pg-live';
+
 const text = fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s.trim() !== '');
-const requestBody = fc
+const requestBody = (targets: readonly string[]) => fc
   .record({
-    target: fc.constantFrom('orders-db', 'orders-db', 'reports-db', 'payments-api'),
+    target: fc.constantFrom(...targets),
     role: fc.constantFrom('read', 'write', 'write', 'admin'),
     task: text,
     reason: text,
@@ -66,10 +74,10 @@ const actionBodies: Readonly<Record<(typeof ACTIONS)[number] | 'get', fc.Arbitra
   get: fc.constant(undefined),
 };
 
-function steps(replicas: number): fc.Arbitrary<Step[]> {
+function steps(replicas: number, targets: readonly string[]): fc.Arbitrary<Step[]> {
   const who = fc.constantFrom(...PRINCIPALS);
   const replica = fc.integer({ min: 0, max: replicas - 1 });
-  const request = fc.record({ kind: fc.constant('request' as const), as: who, replica, body: requestBody });
+  const request = fc.record({ kind: fc.constant('request' as const), as: who, replica, body: requestBody(targets) });
   // Mostly someone who may act (the requester for its own grant, the example's approvers for
   // votes), so that the run reaches the states past each action, and sometimes anyone.
   const approver = fc.constantFrom('human:alice', 'human:bob', 'human:alice', 'human:bob', 'human:carol', 'human:root');
@@ -152,10 +160,15 @@ function ruleBreaks(records: readonly AuditRecord[]): string[] {
 }
 
 describe.each([
-  { store: 'pglite' as const, replicas: 1 },
-  { store: 'postgres' as const, replicas: 2 },
-])('concurrent lifecycles on $store, $replicas replica(s)', ({ store, replicas }) => {
-  const clock = new ManualClock();
+  { store: 'pglite' as const, replicas: 1, liveTarget: false },
+  { store: 'postgres' as const, replicas: 2, liveTarget: false },
+  { store: 'postgres' as const, replicas: 2, liveTarget: true },
+])('concurrent lifecycles on $store, $replicas replica(s), real PostgreSQL target: $liveTarget', ({ store, replicas, liveTarget }) => {
+  const clock = new ManualClock(Date.now());
+  const targets = ['orders-db', 'orders-db', 'reports-db', 'payments-api', ...(liveTarget ? [PG_TARGET, PG_TARGET, PG_TARGET] : [])];
+  let target: PostgresTestEnv | undefined;
+  /** Sessions opened with issued credentials and held open, as a workload would (bounded by the cluster's connections). */
+  const sessions: { grantId: string; url: string; client: pg.Client }[] = [];
   const brokers: TestBroker[] = [];
   const tokens: Map<string, string>[] = [];
   /** Grants seen in answers, and who requested each. */
@@ -163,15 +176,19 @@ describe.each([
   const requesterOf = new Map<string, string>();
 
   beforeAll(async () => {
-    const first = await startTestBroker({ clock, store });
+    target = liveTarget ? await createPostgresTestEnv() : undefined;
+    const withTarget = target !== undefined ? { configPatch: withPostgresTarget(PG_TARGET), env: { ORDERS_PG_ADMIN_URL: target.adminUrl } } : {};
+    const first = await startTestBroker({ clock, store, ...withTarget });
     brokers.push(first);
     // Replicas share the configuration, the key files and the database (durability.test.ts).
-    for (let i = 1; i < replicas; i++) brokers.push(await startTestBroker({ clock, databaseUrl: first.databaseUrl!, dir: first.dir }));
+    for (let i = 1; i < replicas; i++) brokers.push(await startTestBroker({ clock, databaseUrl: first.databaseUrl!, dir: first.dir, ...withTarget }));
     for (const b of brokers) tokens.push(new Map(await Promise.all(PRINCIPALS.map(async (p) => [p, await b.tokenFor(p)] as const))));
   }, 60_000);
   afterAll(async () => {
+    await Promise.all(sessions.map((session) => session.client.end().catch(() => undefined)));
     for (const b of brokers.slice(1).reverse()) await b.stop();
     await brokers[0]?.cleanup();
+    await target?.destroy();
   });
 
   it('never answers 5xx, refuses in problem+json, and leaves one verifiable log that obeys the lifecycle', async () => {
@@ -180,14 +197,44 @@ describe.each([
     const issued: string[] = [];
     const faults: string[] = [];
 
+    /** Every database credential handed out, and sessions on the first few, kept open. */
+    const credentials: { grantId: string; url: string }[] = [];
+    const holdSession = async (grantId: string, url: string): Promise<void> => {
+      credentials.push({ grantId, url });
+      if (sessionsOpening + sessions.length >= 15) return;
+      sessionsOpening += 1;
+      try {
+        await openHeldSession(grantId, url);
+      } finally {
+        sessionsOpening -= 1;
+      }
+    };
+    let sessionsOpening = 0;
+    const openHeldSession = async (grantId: string, url: string): Promise<void> => {
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+      // A terminated backend makes the client emit 'error'; the check below looks at its next query.
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await client.query('SELECT count(*) FROM orders');
+      } catch (err) {
+        // The grant may have ended in the instant between the answer and the login, by design.
+        await client.end().catch(() => undefined);
+        if (!['28P01', '28000'].includes((err as { code?: string }).code ?? '')) faults.push(`session for ${grantId}: ${String(err)}`);
+        return;
+      }
+      sessions.push({ grantId, url, client });
+    };
     const send = async (replica: number, as: string, method: string, path: string, body: unknown): Promise<void> => {
       const broker = brokers[replica]!;
       const headers: Record<string, string> = { authorization: `Bearer ${tokens[replica]!.get(as)}` };
       if (body !== undefined) headers['content-type'] = 'application/json';
       const res = await fetch(`${broker.url}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
       const raw = await res.text();
-      const parsed = JSON.parse(raw) as { code?: string; grant?: { id?: string; status?: string }; accessToken?: string };
+      const parsed = JSON.parse(raw) as { code?: string; grant?: { id?: string; status?: string }; accessToken?: string; credential?: { url?: string } };
       if (typeof parsed.accessToken === 'string') issued.push(parsed.accessToken);
+      const url = parsed.credential?.url;
+      if (typeof url === 'string' && parsed.grant?.id !== undefined) await holdSession(parsed.grant.id, url);
       if (res.status >= 500) faults.push(`${res.status} ${method} ${path} as ${as}: ${raw.slice(0, 300)}`);
       if (res.status >= 400 && !(res.headers.get('content-type') ?? '').startsWith('application/problem+json')) faults.push(`${res.status} without problem+json: ${method} ${path}`);
       const id = parsed.grant?.id;
@@ -222,7 +269,7 @@ describe.each([
     };
 
     await fc.assert(
-      fc.asyncProperty(steps(replicas), async (round) => {
+      fc.asyncProperty(steps(replicas, targets), async (round) => {
         await Promise.all(round.map(run));
       }),
       { numRuns: 150 },
@@ -248,6 +295,16 @@ describe.each([
         body: new URLSearchParams({ token }).toString(),
       });
       expect(await res.json()).toEqual({ active: false });
+    }
+
+    if (target !== undefined) {
+      // Every database credential is dead: no role left, every session held open killed, no login.
+      if (process.env.STINT_TEST_LOG_ANSWERS) console.log(`database credentials: ${credentials.length}, sessions held: ${sessions.length}`);
+      expect(credentials.length).toBeGreaterThan(0);
+      expect(sessions.length).toBeGreaterThan(0);
+      expect(await target.superuser(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'stint\\_%'`)).toEqual([]);
+      for (const session of sessions) await expect(session.client.query('SELECT 1'), session.grantId).rejects.toThrow();
+      for (const credential of credentials) expect(await loginCode(credential.url), credential.grantId).not.toBe('ok');
     }
 
     const store = brokers[0]!.broker.store;
