@@ -11,14 +11,18 @@
  * of break-glass only; extensions applied only once approved and never lapsed afterwards; every
  * credential of an ended grant revoked and proven dead). Once everything is due, no access
  * token handed out during the run introspects as active, and the stored grants agree with the log.
- * A third case adds a real PostgreSQL target (a private cluster with password logins): sessions
- * opened with issued credentials stay open while the run goes on, and afterwards no grant role
- * is left, every such session was killed and no credential logs in.
+ * A third case adds real targets, PostgreSQL (a private cluster with password logins) and Redis
+ * (the machine's server, with a broker ACL user of the run's own): sessions opened with issued
+ * credentials stay open while the run goes on, and afterwards no grant role or ACL user is left,
+ * every such session was killed and no credential logs in.
  * (It found an applied extension lapsing an hour later with a false "nobody decided in time".)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import { createClient } from '@redis/client';
+import { BROKER_ACL_SETUSER } from '../../src/adapters/connector-redis/index.js';
 import { verifyAuditLog } from '../../src/audit/index.js';
 import type { AuditRecord } from '../../src/core/events.js';
 import { ManualClock } from '../../src/ports/clock.js';
@@ -50,6 +54,35 @@ type Step =
 
 /** The real PostgreSQL target of the third case (a private cluster, test/connectors/pg-cluster.ts). */
 const PG_TARGET = 'orders-pg-live';
+/** The real Redis target of the third case: the machine's Redis, with a broker ACL user of this run's. */
+const REDIS_TARGET = 'cache-live';
+const REDIS_RUN = randomBytes(4).toString('hex');
+const REDIS_ADMIN = `stint-admin-${REDIS_RUN}`;
+const REDIS_ADMIN_PASSWORD = randomBytes(24).toString('base64url');
+
+/** A RESP3 client that never reconnects (a connection a revocation killed stays dead). */
+function redisClient(login: { username?: string; password?: string } = {}) {
+  const client = createClient({ socket: { host: '127.0.0.1', port: 6379, reconnectStrategy: false, connectTimeout: 2000 }, RESP: 3, disableClientInfo: true, ...login });
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** Adds the Redis target (the documented broker user, test/connectors/redis.test.ts) to the example configuration. */
+function withRedisTarget(yaml: string): string {
+  return yaml.replace(
+    'targets:\n',
+    `targets:
+  ${REDIS_TARGET}:
+    connector: redis
+    env: prod
+    owners: [group:dba]
+    connection:
+      url: env:STINT_REDIS_ADMIN_URL
+    roles:
+      read: { maxTtl: 1h, riskTier: low, grants: { rules: ["~t${REDIS_RUN}:orders:*", "+@read", "-@dangerous"] } }
+`,
+  );
+}
 
 const text = fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s.trim() !== '');
 const requestBody = (targets: readonly string[]) => fc
@@ -165,10 +198,12 @@ describe.each([
   { store: 'postgres' as const, replicas: 2, liveTarget: true },
 ])('concurrent lifecycles on $store, $replicas replica(s), real PostgreSQL target: $liveTarget', ({ store, replicas, liveTarget }) => {
   const clock = new ManualClock(Date.now());
-  const targets = ['orders-db', 'orders-db', 'reports-db', 'payments-api', ...(liveTarget ? [PG_TARGET, PG_TARGET, PG_TARGET] : [])];
+  const targets = ['orders-db', 'orders-db', 'reports-db', 'payments-api', ...(liveTarget ? [PG_TARGET, PG_TARGET, REDIS_TARGET, REDIS_TARGET, REDIS_TARGET] : [])];
   let target: PostgresTestEnv | undefined;
   /** Sessions opened with issued credentials and held open, as a workload would (bounded by the cluster's connections). */
   const sessions: { grantId: string; url: string; client: pg.Client }[] = [];
+  const redisSessions: { grantId: string; client: ReturnType<typeof redisClient> }[] = [];
+  const redisAdmin = redisClient();
   const brokers: TestBroker[] = [];
   const tokens: Map<string, string>[] = [];
   /** Grants seen in answers, and who requested each. */
@@ -177,7 +212,17 @@ describe.each([
 
   beforeAll(async () => {
     target = liveTarget ? await createPostgresTestEnv() : undefined;
-    const withTarget = target !== undefined ? { configPatch: withPostgresTarget(PG_TARGET), env: { ORDERS_PG_ADMIN_URL: target.adminUrl } } : {};
+    if (liveTarget) {
+      await redisAdmin.connect();
+      await redisAdmin.sendCommand(BROKER_ACL_SETUSER.replace('stint-admin', REDIS_ADMIN).replace(/>\S+/u, `>${REDIS_ADMIN_PASSWORD}`).split(' '));
+    }
+    const withTarget =
+      target !== undefined
+        ? {
+            configPatch: (yaml: string) => withRedisTarget(withPostgresTarget(PG_TARGET)(yaml)),
+            env: { ORDERS_PG_ADMIN_URL: target.adminUrl, STINT_REDIS_ADMIN_URL: `redis://${REDIS_ADMIN}:${REDIS_ADMIN_PASSWORD}@127.0.0.1:6379` },
+          }
+        : {};
     const first = await startTestBroker({ clock, store, ...withTarget });
     brokers.push(first);
     // Replicas share the configuration, the key files and the database (durability.test.ts).
@@ -186,6 +231,13 @@ describe.each([
   }, 60_000);
   afterAll(async () => {
     await Promise.all(sessions.map((session) => session.client.end().catch(() => undefined)));
+    for (const session of redisSessions) session.client.destroy();
+    if (liveTarget) {
+      // Whatever a failed run left on the shared server: this run's grant users and broker user.
+      for (const id of ids) await redisAdmin.sendCommand(['ACL', 'DELUSER', `stint_${id}`]);
+      await redisAdmin.sendCommand(['ACL', 'DELUSER', REDIS_ADMIN]);
+      redisAdmin.destroy();
+    }
     for (const b of brokers.slice(1).reverse()) await b.stop();
     await brokers[0]?.cleanup();
     await target?.destroy();
@@ -210,6 +262,21 @@ describe.each([
       }
     };
     let sessionsOpening = 0;
+    const redisCredentials: { grantId: string; username: string; password: string }[] = [];
+    const holdRedisSession = async (grantId: string, username: string, password: string): Promise<void> => {
+      redisCredentials.push({ grantId, username, password });
+      const client = redisClient({ username, password });
+      try {
+        await client.connect();
+        await client.get(`t${REDIS_RUN}:orders:1`);
+      } catch (err) {
+        // Ended in the instant between the answer and the login, by design.
+        client.destroy();
+        if (!/WRONGPASS|NOAUTH|closed|Socket/iu.test(String(err))) faults.push(`redis session for ${grantId}: ${String(err)}`);
+        return;
+      }
+      redisSessions.push({ grantId, client });
+    };
     const openHeldSession = async (grantId: string, url: string): Promise<void> => {
       const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
       // A terminated backend makes the client emit 'error'; the check below looks at its next query.
@@ -233,8 +300,12 @@ describe.each([
       const raw = await res.text();
       const parsed = JSON.parse(raw) as { code?: string; grant?: { id?: string; status?: string }; accessToken?: string; credential?: { url?: string } };
       if (typeof parsed.accessToken === 'string') issued.push(parsed.accessToken);
-      const url = parsed.credential?.url;
-      if (typeof url === 'string' && parsed.grant?.id !== undefined) await holdSession(parsed.grant.id, url);
+      const credential = parsed.credential as { url?: string; username?: string; password?: string } | undefined;
+      const url = credential?.url;
+      if (typeof url === 'string' && parsed.grant?.id !== undefined) {
+        if (url.startsWith('redis://')) await holdRedisSession(parsed.grant.id, credential!.username!, credential!.password!);
+        else await holdSession(parsed.grant.id, url);
+      }
       if (res.status >= 500) faults.push(`${res.status} ${method} ${path} as ${as}: ${raw.slice(0, 300)}`);
       if (res.status >= 400 && !(res.headers.get('content-type') ?? '').startsWith('application/problem+json')) faults.push(`${res.status} without problem+json: ${method} ${path}`);
       const id = parsed.grant?.id;
@@ -305,6 +376,17 @@ describe.each([
       expect(await target.superuser(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'stint\\_%'`)).toEqual([]);
       for (const session of sessions) await expect(session.client.query('SELECT 1'), session.grantId).rejects.toThrow();
       for (const credential of credentials) expect(await loginCode(credential.url), credential.grantId).not.toBe('ok');
+      // The same on Redis: no grant user left, every held connection closed, no login.
+      if (process.env.STINT_TEST_LOG_ANSWERS) console.log(`redis credentials: ${redisCredentials.length}, connections held: ${redisSessions.length}`);
+      expect(redisSessions.length).toBeGreaterThan(0);
+      const users = (await redisAdmin.sendCommand(['ACL', 'USERS'])) as string[];
+      expect(users.filter((u) => ids.some((id) => u === `stint_${id}`))).toEqual([]);
+      for (const session of redisSessions) await expect(session.client.get(`t${REDIS_RUN}:orders:1`), session.grantId).rejects.toThrow();
+      for (const credential of redisCredentials) {
+        const login = redisClient({ username: credential.username, password: credential.password });
+        await expect(login.connect(), credential.grantId).rejects.toThrow();
+        login.destroy();
+      }
     }
 
     const store = brokers[0]!.broker.store;
