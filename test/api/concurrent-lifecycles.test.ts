@@ -245,8 +245,9 @@ describe.each([
 
   it('never answers 5xx, refuses in problem+json, and leaves one verifiable log that obeys the lifecycle', async () => {
     const answers = new Map<string, number>();
-    /** Every access token handed out. */
+    /** Every access token handed out, and every password. */
     const issued: string[] = [];
+    const handedOut: string[] = [];
     const faults: string[] = [];
 
     /** Every database credential handed out, and sessions on the first few, kept open. */
@@ -301,6 +302,7 @@ describe.each([
       const parsed = JSON.parse(raw) as { code?: string; grant?: { id?: string; status?: string }; accessToken?: string; credential?: { url?: string } };
       if (typeof parsed.accessToken === 'string') issued.push(parsed.accessToken);
       const credential = parsed.credential as { url?: string; username?: string; password?: string } | undefined;
+      if (typeof credential?.password === 'string') handedOut.push(credential.password);
       const url = credential?.url;
       if (typeof url === 'string' && parsed.grant?.id !== undefined) {
         if (url.startsWith('redis://')) await holdRedisSession(parsed.grant.id, credential!.username!, credential!.password!);
@@ -396,6 +398,16 @@ describe.each([
     const head = await store.auditHead();
     const records = await store.readAudit(0, head.size);
     expect(ruleBreaks(records)).toEqual([]);
+    // No secret handed out reached the log or the stored grants: not the access tokens, not
+    // the database and Redis passwords.
+    const stored = JSON.stringify(await Promise.all(ids.map((id) => store.getGrant(id))));
+    const log = records.map((r) => r.canonical).join('\n');
+    const secrets = [...issued.map((token) => token.split('.')[2]!), ...handedOut];
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const secret of secrets) {
+      expect(log.includes(secret)).toBe(false);
+      expect(stored.includes(secret)).toBe(false);
+    }
     // The stored state agrees with the log: each ended grant has the status of its end, and
     // three hours on nothing is still live or waiting.
     const ends = new Map(records.filter((r) => ENDS.has(r.type) && r.grantId !== undefined).map((r) => [r.grantId!, STATUS_OF_END[r.type]!]));
