@@ -5,12 +5,12 @@
  * ended while its credential still works.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/ports/clock.js';
-import { REPO_ROOT, startTestBroker, writeTestConfig } from '../helpers/broker.js';
+import { startTestBroker, writeTestConfig } from '../helpers/broker.js';
+import { serveChild } from '../helpers/child-broker.js';
 import { freshPgliteDataDir } from '../helpers/stores.js';
 import { createPostgresTestEnv, withPostgresTarget, type PostgresTestEnv } from '../connectors/postgres-env.js';
 import { loadOrCreateDevIssuerKey, mintDevToken } from '../../src/adapters/identity-jwt/index.js';
@@ -18,32 +18,6 @@ import { loadConfig } from '../../src/config/index.js';
 
 const BOT = 'workload:deploy-bot';
 const addTarget = withPostgresTarget('pg-crash');
-
-interface Child {
-  url: string;
-  exited: Promise<NodeJS.Signals | number | null>;
-}
-
-/** Runs the built CLI's `serve` as a separate process that kills itself at `crashAt`. */
-async function serveUntilCrash(configPath: string, env: NodeJS.ProcessEnv): Promise<Child> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), '--config', configPath, 'serve', '--port', '0'], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const onData = (chunk: Buffer): void => {
-      out += chunk.toString();
-      const m = /stint: listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    void exited.then((how) => reject(new Error(`broker exited (${String(how)}) before listening: ${out.slice(-2000)}`)));
-  });
-  return { url, exited };
-}
 
 describe('crash safety with a real PostgreSQL target', () => {
   let env: PostgresTestEnv;
@@ -74,7 +48,7 @@ describe('crash safety with a real PostgreSQL target', () => {
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
       const body = JSON.stringify({ target: 'pg-crash', role: 'read', task: `crash drill ${crashAt}`, reason: 'crash safety', ttl: '30m' });
 
-      const child = await serveUntilCrash(configPath, { ORDERS_PG_ADMIN_URL: env.adminUrl, STINT_CRASH_AT: crashAt });
+      const child = await serveChild(configPath, { ORDERS_PG_ADMIN_URL: env.adminUrl, STINT_CRASH_AT: crashAt });
       let grantId: string | undefined;
       if (during === 'request') {
         await expect(fetch(`${child.url}/v1/grants`, { method: 'POST', headers, body })).rejects.toThrow();
