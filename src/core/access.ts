@@ -68,6 +68,20 @@ export function mayComplete(p: Principal, grant: Pick<Grant, 'tenant' | 'princip
   return p.tenant === grant.tenant && (grant.principal === p.id || isActorOf(p, grant));
 }
 
+/**
+ * May the token exchange's caller pick up (activate, or get a token for) this grant? `p` is the
+ * subject of the exchange, with the delegation chain its actor token adds (`actorChain`). The
+ * subject itself may; an actor only when the chain it presents is the one the grant was
+ * requested with. Otherwise anyone named in the subject's `may_act` could fetch the credential
+ * of a grant it never asked for, including a human who approved that grant, since approval
+ * excludes only the recorded chain (lifecycle.ts recordVote).
+ */
+export function mayPickUp(p: Principal, grant: Pick<Grant, 'tenant' | 'principal' | 'actorChain'>): boolean {
+  if (p.tenant !== grant.tenant || grant.principal !== p.id) return false;
+  const chain = p.actorChain ?? [];
+  return chain.length === 0 || (chain.length === grant.actorChain.length && chain.every((actor, i) => grant.actorChain[i] === actor));
+}
+
 /** The audit log is for auditors and admins. */
 export function mayReadAudit(p: Principal, dir: ApproverDirectory): boolean {
   return p.type === 'human' && (dir.auditors.includes(p.id) || dir.admins.includes(p.id));

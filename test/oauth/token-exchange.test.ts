@@ -227,6 +227,32 @@ describe('OAuth token exchange with a standard client', () => {
     expect(g?.status).toBe('pending_approval');
   });
 
+  it('delegation: only the subject or the chain that requested a grant picks it up, never an approver named in may_act', async () => {
+    const key = await loadOrCreateDevIssuerKey(t.broker.config.dev.keyFile);
+    const { issuer, audience } = t.broker.config.dev;
+    // deploy-bot lets an agent and a human act for it; the agent asks for a write that needs two DBAs.
+    const subject = await mintDevToken({ key, issuer, audience, principalId: 'workload:deploy-bot', principal: t.broker.config.dev.principals['workload:deploy-bot']!, now: clock.now(), mayAct: [{ sub: 'workload:support-agent' }, { sub: 'human:alice' }] });
+    const agent = { actor_token: await t.tokenFor('workload:support-agent'), actor_token_type: JWT_TYPE };
+    const alice = { actor_token: await t.tokenFor('human:alice'), actor_token_type: JWT_TYPE };
+    const asked = (await (await exchange({ subject_token: subject, subject_token_type: JWT_TYPE, ...agent, audience: 'orders-db', scope: 'write', task: 'fix order 12', reason: 'customer ticket', ticket: 'INC-12', ttl: '10m' })).json()) as { error: string; grant_id: string };
+    expect(asked.error).toBe('authorization_pending');
+    // alice is not in the recorded chain, so she may approve; then she must not fetch the credential as an actor.
+    expect((await t.call('human:alice', 'POST', `/v1/grants/${asked.grant_id}/approve`, {})).status).toBe(200);
+    expect((await t.call('human:bob', 'POST', `/v1/grants/${asked.grant_id}/approve`, {})).body.grant.status).toBe('approved');
+    clock.advance(10_000);
+    const byApprover = await exchange({ subject_token: subject, subject_token_type: JWT_TYPE, ...alice, grant_id: asked.grant_id });
+    expect(byApprover.status).toBe(400);
+    expect(await byApprover.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringContaining('delegation chain') });
+    expect((await t.broker.store.getGrant(asked.grant_id))?.status).toBe('approved');
+    // The agent that asked picks it up; the subject itself may fetch a token for it too.
+    clock.advance(10_000);
+    const picked = await oauth.processGenericTokenEndpointResponse(as, client, await exchange({ subject_token: subject, subject_token_type: JWT_TYPE, ...agent, grant_id: asked.grant_id }));
+    expect(JSON.parse(Buffer.from(picked.access_token.split('.')[1]!, 'base64url').toString()).act).toEqual({ sub: 'workload:support-agent' });
+    clock.advance(10_000);
+    const own = await oauth.processGenericTokenEndpointResponse(as, client, await exchange({ subject_token: subject, subject_token_type: JWT_TYPE, grant_id: asked.grant_id }));
+    expect(own.grant_id).toBe(asked.grant_id);
+  });
+
   it('DPoP: binds the token to the client key (cnf.jkt), and refuses replayed or misdirected proofs', async () => {
     const keyPair = (await generateKeyPair('ES256', { extractable: false })) as Parameters<typeof oauth.DPoP>[1];
     const dpop = oauth.DPoP(client, keyPair);
