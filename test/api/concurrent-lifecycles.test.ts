@@ -9,7 +9,9 @@
  * but the credential's revocation and the break-glass review; approvals only by distinct humans
  * other than the requester, as many as the role requires before `grant.approved`; one review,
  * of break-glass only; extensions applied only once approved and never lapsed afterwards; every
- * credential of an ended grant revoked and proven dead). Once everything is due, no access
+ * credential of an ended grant revoked and proven dead; nobody who acted for the requester
+ * approves). Token exchanges (RFC 8693, by the subject or by an actor it names in `may_act`, an
+ * agent or a human approver) run among the rest; an actor picks up only a grant it requested. Once everything is due, no access
  * token handed out during the run introspects as active, and the stored grants agree with the log.
  * A third case adds real targets, PostgreSQL (a private cluster with password logins) and Redis
  * (the machine's server, with a broker ACL user of the run's own): sessions opened with issued
@@ -23,6 +25,7 @@ import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { createClient } from '@redis/client';
 import { BROKER_ACL_SETUSER } from '../../src/adapters/connector-redis/index.js';
+import { loadOrCreateDevIssuerKey, mintDevToken } from '../../src/adapters/identity-jwt/index.js';
 import { verifyAuditLog } from '../../src/audit/index.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { ENDS, STATUS_OF_END, ruleBreaks } from '../helpers/lifecycle-rules.js';
@@ -42,7 +45,16 @@ type Step =
    * Both DBAs vote on one grant at once, then its requester picks it up, and maybe says the task
    * is done: what a real approval looks like.
    */
-  | { readonly kind: 'approval'; readonly replica: number; readonly pick: number; readonly finish: boolean };
+  | { readonly kind: 'approval'; readonly replica: number; readonly pick: number; readonly finish: boolean }
+  /**
+   * RFC 8693 token exchange at /oauth/token, by the subject itself or by an actor it names in
+   * `may_act` (an agent, or a human, who then must never approve the grant); with `poll`, the
+   * same exchange again for the newest grant (`grant_id`), as a client polls a pending one.
+   */
+  | { readonly kind: 'exchange'; readonly replica: number; readonly subject: string; readonly actor?: string; readonly body: Record<string, unknown>; readonly poll: boolean };
+
+/** Who may act for whom in the exchange steps (the `may_act` of the subject's token). */
+const DELEGATIONS: Readonly<Record<string, readonly string[]>> = { 'workload:deploy-bot': ['workload:support-agent', 'human:alice'], 'workload:ci-runner': ['workload:support-agent'] };
 
 /** The real PostgreSQL target of the third case (a private cluster, test/connectors/pg-cluster.ts). */
 const PG_TARGET = 'orders-pg-live';
@@ -117,7 +129,20 @@ function steps(replicas: number, targets: readonly string[]): fc.Arbitrary<Step[
     .chain((action) => fc.record({ kind: fc.constant('act' as const), action: fc.constant(action), as: actor(action), replica, body: actionBodies[action], pick: fc.nat() }));
   const tick = fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 1_000, max: 5 * 60_000 }) });
   const approval = fc.record({ kind: fc.constant('approval' as const), replica, pick: fc.nat(), finish: fc.boolean() });
-  return fc.array(fc.oneof({ arbitrary: request, weight: 3 }, { arbitrary: act, weight: 6 }, { arbitrary: approval, weight: 2 }, { arbitrary: tick, weight: 1 }), { minLength: 1, maxLength: 16 });
+  const exchange = fc.constantFrom(...Object.keys(DELEGATIONS)).chain((subject) =>
+    fc.record(
+      {
+        kind: fc.constant('exchange' as const),
+        replica,
+        subject: fc.constant(subject),
+        actor: fc.constantFrom(...DELEGATIONS[subject]!),
+        body: requestBody(targets).map(({ target, role, ttl, breakGlass: _b, ...rest }) => ({ ...rest, audience: target, scope: role, ttl })),
+        poll: fc.boolean(),
+      },
+      { requiredKeys: ['kind', 'replica', 'subject', 'body', 'poll'] },
+    ),
+  );
+  return fc.array(fc.oneof({ arbitrary: request, weight: 3 }, { arbitrary: act, weight: 6 }, { arbitrary: approval, weight: 2 }, { arbitrary: exchange, weight: 2 }, { arbitrary: tick, weight: 1 }), { minLength: 1, maxLength: 16 });
 }
 
 describe.each([
@@ -137,6 +162,8 @@ describe.each([
   /** Grants seen in answers, and who requested each. */
   const ids: string[] = [];
   const requesterOf = new Map<string, string>();
+  /** Subject tokens with `may_act`, by subject. */
+  const delegating = new Map<string, string>();
 
   beforeAll(async () => {
     target = liveTarget ? await createPostgresTestEnv() : undefined;
@@ -156,6 +183,12 @@ describe.each([
     // Replicas share the configuration, the key files and the database (durability.test.ts).
     for (let i = 1; i < replicas; i++) brokers.push(await startTestBroker({ clock, databaseUrl: first.databaseUrl!, dir: first.dir, ...withTarget }));
     for (const b of brokers) tokens.push(new Map(await Promise.all(PRINCIPALS.map(async (p) => [p, await b.tokenFor(p)] as const))));
+    // Subject tokens that name their actors in may_act (RFC 8693 section 4.4).
+    const { dev } = first.broker.config;
+    const key = await loadOrCreateDevIssuerKey(dev.keyFile);
+    for (const [subject, actors] of Object.entries(DELEGATIONS)) {
+      delegating.set(subject, await mintDevToken({ key, issuer: dev.issuer, audience: dev.audience, principalId: subject, principal: dev.principals[subject]!, ttlSeconds: 7 * 86_400, now: clock.now(), mayAct: actors.map((sub) => ({ sub })) }));
+    }
   }, 60_000);
   afterAll(async () => {
     await Promise.all(sessions.map((session) => session.client.end().catch(() => undefined)));
@@ -246,7 +279,35 @@ describe.each([
       const key = `${res.status} ${parsed.code ?? parsed.grant?.status ?? ''}`;
       answers.set(key, (answers.get(key) ?? 0) + 1);
     };
+    /** Grants an actor picked up by polling the exchange, and who. */
+    const pickups: { grantId: string; actor: string }[] = [];
+    /** One token exchange; its grant joins the others, its token the ones checked at the end. */
+    const exchangeToken = async (step: Extract<Step, { kind: 'exchange' }>): Promise<void> => {
+      const form: Record<string, string> = {
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: delegating.get(step.subject)!,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+        ...(step.actor !== undefined ? { actor_token: tokens[step.replica]!.get(step.actor)!, actor_token_type: 'urn:ietf:params:oauth:token-type:jwt' } : {}),
+      };
+      const newest = [...ids].reverse().find((id) => requesterOf.get(id) === step.subject);
+      Object.assign(form, step.poll && newest !== undefined ? { grant_id: newest } : (step.body as Record<string, string>));
+      const res = await fetch(`${brokers[step.replica]!.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
+      const raw = await res.text();
+      const parsed = JSON.parse(raw) as { access_token?: string; grant_id?: string; error?: string; credential?: { password?: string } };
+      if (res.status >= 500) faults.push(`${res.status} exchange ${JSON.stringify(step)}: ${raw.slice(0, 300)}`);
+      if (res.status >= 400 && parsed.error === undefined) faults.push(`${res.status} exchange without an RFC 6749 error: ${raw.slice(0, 200)}`);
+      if (typeof parsed.access_token === 'string') issued.push(parsed.access_token);
+      if (typeof parsed.access_token === 'string' && form.grant_id !== undefined && step.actor !== undefined) pickups.push({ grantId: form.grant_id, actor: step.actor });
+      if (typeof parsed.credential?.password === 'string') handedOut.push(parsed.credential.password);
+      if (typeof parsed.grant_id === 'string' && !requesterOf.has(parsed.grant_id)) {
+        ids.push(parsed.grant_id);
+        requesterOf.set(parsed.grant_id, step.subject);
+      }
+      const key = `exchange ${res.status} ${parsed.error ?? 'issued'}`;
+      answers.set(key, (answers.get(key) ?? 0) + 1);
+    };
     const run = async (step: Step): Promise<void> => {
+      if (step.kind === 'exchange') return exchangeToken(step);
       if (step.kind === 'tick') {
         clock.advance(step.ms);
         // Every replica's expiry worker, concurrently with the requests of this round.
@@ -279,7 +340,7 @@ describe.each([
     if (process.env.STINT_TEST_LOG_ANSWERS) console.log(JSON.stringify([...answers].sort((a, b) => b[1] - a[1])));
 
     // The run reached the interesting answers, not only refusals.
-    for (const seen of ['201 active', '201 pending_approval', '201 denied', '200 approved', '200 revoked', '200 completed', '409 invalid_state', '403 self_approval']) {
+    for (const seen of ['201 active', '201 pending_approval', '201 denied', '200 approved', '200 revoked', '200 completed', '409 invalid_state', '403 self_approval', 'exchange 200 issued', 'exchange 400 authorization_pending']) {
       expect(answers.get(seen) ?? 0, `${seen} in ${JSON.stringify([...answers])}`).toBeGreaterThan(0);
     }
     // Whatever is due ends, on every replica, before the log is read.
@@ -336,6 +397,8 @@ describe.each([
       expect(log.includes(secret)).toBe(false);
       expect(stored.includes(secret)).toBe(false);
     }
+    // An actor picked up only grants it had requested for its subject (core/access.ts mayPickUp).
+    for (const { grantId, actor } of pickups) expect((await store.getGrant(grantId))?.actorChain, `${actor} picked up ${grantId}`).toEqual([actor]);
     // The stored state agrees with the log: each ended grant has the status of its end, and
     // three hours on nothing is still live or waiting.
     const ends = new Map(records.filter((r) => ENDS.has(r.type) && r.grantId !== undefined).map((r) => [r.grantId!, STATUS_OF_END[r.type]!]));

@@ -66,6 +66,10 @@ export function ruleBreaks(records: readonly AuditRecord[]): string[] {
     if (events.filter((e) => e.type === 'grant.approved').length > 1) broken.push(`${id}: approved twice`);
     const approvers = events.filter((e) => e.type === 'grant.approval_recorded').map((e) => e.actor);
     if (approvers.includes(principal)) broken.push(`${id}: approved by its requester ${principal}`);
+    // Nobody acting for the requester may approve either (RFC 8693 delegation, docs/oauth.md).
+    const chain = (requested[0]!.data.actorChain as string[] | undefined) ?? [];
+    const inChain = approvers.filter((a) => chain.includes(a));
+    if (inChain.length > 0) broken.push(`${id}: approved by ${inChain.join(', ')}, who acted for the requester`);
     if (approvers.some((a) => !a.startsWith('human:'))) broken.push(`${id}: approved by a workload (${approvers.join(', ')})`);
     if (new Set(approvers).size !== approvers.length) broken.push(`${id}: the same approver twice (${approvers.join(', ')})`);
     const approvedAt = events.findIndex((e) => e.type === 'grant.approved');
