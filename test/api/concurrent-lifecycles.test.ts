@@ -11,7 +11,9 @@
  * of break-glass only; extensions applied only once approved and never lapsed afterwards; every
  * credential of an ended grant revoked and proven dead; nobody who acted for the requester
  * approves). Token exchanges (RFC 8693, by the subject or by an actor it names in `may_act`, an
- * agent or a human approver) run among the rest; an actor picks up only a grant it requested. Once everything is due, no access
+ * agent or a human approver) run among the rest; an actor picks up only a grant it requested.
+ * The moment a completion or revocation is acknowledged, the grant's tokens introspect inactive on
+ * every replica (RFC 7662, "the instant a grant ends"). Once everything is due, no access
  * token handed out during the run introspects as active, and the stored grants agree with the log.
  * A third case adds real targets, PostgreSQL (a private cluster with password logins) and Redis
  * (the machine's server, with a broker ACL user of the run's own): sessions opened with issued
@@ -261,7 +263,13 @@ describe.each([
       const res = await fetch(`${broker.url}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
       const raw = await res.text();
       const parsed = JSON.parse(raw) as { code?: string; grant?: { id?: string; status?: string }; accessToken?: string; credential?: { url?: string } };
-      if (typeof parsed.accessToken === 'string') issued.push(parsed.accessToken);
+      if (typeof parsed.accessToken === 'string') {
+        issued.push(parsed.accessToken);
+        if (parsed.grant?.id !== undefined) tokensOf(parsed.grant.id).push(parsed.accessToken);
+      }
+      // The instant an end is acknowledged, no replica accepts the grant's tokens any more.
+      const ended = parsed.grant?.status;
+      if (res.status === 200 && (ended === 'completed' || ended === 'revoked') && parsed.grant?.id !== undefined) await expectDead(parsed.grant.id, `${method} ${path}`);
       const credential = parsed.credential as { url?: string; username?: string; password?: string } | undefined;
       if (typeof credential?.password === 'string') handedOut.push(credential.password);
       const url = credential?.url;
@@ -278,6 +286,31 @@ describe.each([
       }
       const key = `${res.status} ${parsed.code ?? parsed.grant?.status ?? ''}`;
       answers.set(key, (answers.get(key) ?? 0) + 1);
+    };
+    /** Access tokens handed out, by grant. */
+    const tokensByGrant = new Map<string, string[]>();
+    const tokensOf = (grantId: string): string[] => {
+      let list = tokensByGrant.get(grantId);
+      if (list === undefined) tokensByGrant.set(grantId, (list = []));
+      return list;
+    };
+    const introspect = async (replica: number, token: string): Promise<unknown> => {
+      const res = await fetch(`${brokers[replica]!.url}/oauth/introspect`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens[replica]!.get('human:root')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token }).toString(),
+      });
+      return res.json();
+    };
+    let introspectedAfterEnd = 0;
+    const expectDead = async (grantId: string, after: string): Promise<void> => {
+      for (const token of tokensByGrant.get(grantId) ?? []) {
+        for (let replica = 0; replica < brokers.length; replica++) {
+          const answer = (await introspect(replica, token)) as { active?: boolean };
+          introspectedAfterEnd += 1;
+          if (answer.active !== false) faults.push(`${grantId}: a token introspects ${JSON.stringify(answer)} on replica ${replica} right after ${after} was acknowledged`);
+        }
+      }
     };
     /** Grants an actor picked up by polling the exchange, and who. */
     const pickups: { grantId: string; actor: string }[] = [];
@@ -296,7 +329,10 @@ describe.each([
       const parsed = JSON.parse(raw) as { access_token?: string; grant_id?: string; error?: string; credential?: { password?: string } };
       if (res.status >= 500) faults.push(`${res.status} exchange ${JSON.stringify(step)}: ${raw.slice(0, 300)}`);
       if (res.status >= 400 && parsed.error === undefined) faults.push(`${res.status} exchange without an RFC 6749 error: ${raw.slice(0, 200)}`);
-      if (typeof parsed.access_token === 'string') issued.push(parsed.access_token);
+      if (typeof parsed.access_token === 'string') {
+        issued.push(parsed.access_token);
+        if (typeof parsed.grant_id === 'string') tokensOf(parsed.grant_id).push(parsed.access_token);
+      }
       if (typeof parsed.access_token === 'string' && form.grant_id !== undefined && step.actor !== undefined) pickups.push({ grantId: form.grant_id, actor: step.actor });
       if (typeof parsed.credential?.password === 'string') handedOut.push(parsed.credential.password);
       if (typeof parsed.grant_id === 'string' && !requesterOf.has(parsed.grant_id)) {
@@ -337,7 +373,8 @@ describe.each([
       { numRuns: 150 },
     );
     expect(faults).toEqual([]);
-    if (process.env.STINT_TEST_LOG_ANSWERS) console.log(JSON.stringify([...answers].sort((a, b) => b[1] - a[1])));
+    if (process.env.STINT_TEST_LOG_ANSWERS) console.log(JSON.stringify([...answers].sort((a, b) => b[1] - a[1])), `introspected right after an end: ${introspectedAfterEnd}`);
+    expect(introspectedAfterEnd).toBeGreaterThan(0);
 
     // The run reached the interesting answers, not only refusals.
     for (const seen of ['201 active', '201 pending_approval', '201 denied', '200 approved', '200 revoked', '200 completed', '409 invalid_state', '403 self_approval', 'exchange 200 issued', 'exchange 400 authorization_pending']) {
@@ -349,15 +386,7 @@ describe.each([
 
     // The test of success: once the tasks have ended, no token handed out is accepted anywhere.
     expect(issued.length).toBeGreaterThan(0);
-    for (const [i, token] of issued.entries()) {
-      const replica = i % brokers.length;
-      const res = await fetch(`${brokers[replica]!.url}/oauth/introspect`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${tokens[replica]!.get('human:root')}`, 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token }).toString(),
-      });
-      expect(await res.json()).toEqual({ active: false });
-    }
+    for (const [i, token] of issued.entries()) expect(await introspect(i % brokers.length, token)).toEqual({ active: false });
 
     if (target !== undefined) {
       // Every database credential is dead: no role left, every session held open killed, no login.
