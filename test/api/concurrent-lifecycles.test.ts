@@ -13,7 +13,8 @@
  * approves). Token exchanges (RFC 8693, by the subject or by an actor it names in `may_act`, an
  * agent or a human approver) run among the rest; an actor picks up only a grant it requested.
  * The moment a completion or revocation is acknowledged, the grant's tokens introspect inactive on
- * every replica (RFC 7662, "the instant a grant ends"). Once everything is due, no access
+ * every replica (RFC 7662, "the instant a grant ends"). At the end, exactly the unreviewed
+ * break-glass grants are listed as needing review. Once everything is due, no access
  * token handed out during the run introspects as active, and the stored grants agree with the log.
  * A third case adds real targets, PostgreSQL (a private cluster with password logins) and Redis
  * (the machine's server, with a broker ACL user of the run's own): sessions opened with issued
@@ -425,6 +426,24 @@ describe.each([
     for (const secret of secrets) {
       expect(log.includes(secret)).toBe(false);
       expect(stored.includes(secret)).toBe(false);
+    }
+    // Break-glass stays loud: exactly the break-glass grants that conferred privilege and have no
+    // review are listed as needing one, on every replica.
+    const unreviewed = new Set<string>();
+    const byGrant = new Map<string, Set<string>>();
+    for (const r of records) if (r.grantId !== undefined) (byGrant.get(r.grantId) ?? byGrant.set(r.grantId, new Set()).get(r.grantId)!).add(r.type);
+    for (const [id, types] of byGrant) if (types.has('breakglass.activated') && !types.has('grant.reviewed')) unreviewed.add(id);
+    expect(unreviewed.size + [...byGrant.values()].filter((types) => types.has('grant.reviewed')).length, 'break-glass grants in the run').toBeGreaterThan(0);
+    for (let replica = 0; replica < brokers.length; replica++) {
+      const listed: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await fetch(`${brokers[replica]!.url}/v1/grants?needsReview=true&limit=100${cursor ? `&cursor=${cursor}` : ''}`, { headers: { authorization: `Bearer ${tokens[replica]!.get('human:root')}` } });
+        const body = (await page.json()) as { items: { id: string }[]; nextCursor?: string };
+        listed.push(...body.items.map((g) => g.id));
+        cursor = body.nextCursor;
+      } while (cursor !== undefined);
+      expect(listed.sort(), `needs review on replica ${replica}`).toEqual([...unreviewed].sort());
     }
     // An actor picked up only grants it had requested for its subject (core/access.ts mayPickUp).
     for (const { grantId, actor } of pickups) expect((await store.getGrant(grantId))?.actorChain, `${actor} picked up ${grantId}`).toEqual([actor]);
