@@ -371,7 +371,8 @@ describe.each([
       fc.asyncProperty(steps(replicas, targets), async (round) => {
         await Promise.all(round.map(run));
       }),
-      { numRuns: 150 },
+      // STINT_TEST_SOAK=<runs> for a longer run by hand; CI runs 150.
+      { numRuns: Number(process.env.STINT_TEST_SOAK ?? 150) },
     );
     expect(faults).toEqual([]);
     if (process.env.STINT_TEST_LOG_ANSWERS) console.log(JSON.stringify([...answers].sort((a, b) => b[1] - a[1])), `introspected right after an end: ${introspectedAfterEnd}`);
