@@ -8,6 +8,7 @@
  * kept elsewhere can. So at start the service compares the store with the checkpoint file, and
  * it never signs a checkpoint smaller than, or different at the same size from, one it signed.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StintError } from '../core/errors.js';
@@ -125,7 +126,10 @@ export class AuditService {
 
   private async writeFile(note: string): Promise<void> {
     await mkdir(dirname(this.opts.checkpointFile), { recursive: true });
-    const tmp = `${this.opts.checkpointFile}.${process.pid}.tmp`;
+    // A name of its own per write: replicas may share the directory and even the pid (pid 1 in
+    // each container on one volume; replicas in one process in tests), and a shared temporary
+    // name let one replica rename away the file another was about to rename (ENOENT, a 500).
+    const tmp = `${this.opts.checkpointFile}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
     await writeFile(tmp, note, { mode: 0o644 });
     await rename(tmp, this.opts.checkpointFile);
   }

@@ -5,7 +5,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ManualClock } from '../../src/ports/clock.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { createTestDatabase } from '../helpers/stores.js';
@@ -162,5 +163,23 @@ describe('several replicas on one PostgreSQL', () => {
     expect(revoked).toHaveLength(40);
     // The log stayed gapless although two replicas appended concurrently.
     expect(audit.body.items.map((e: { seq: number }) => e.seq)).toEqual(audit.body.items.map((_: unknown, i: number) => i));
+  });
+
+  it('sign checkpoints at once while the log grows, each into the checkpoint file they share', async () => {
+    // The replicas of this describe share the directory (and, in one test process, the pid,
+    // as containers on one volume share pid 1): the file's temporary name must still be each
+    // write's own (a shared one answered 500 with ENOENT from rename).
+    const statuses: number[] = [];
+    for (let round = 0; round < 10; round++) {
+      const answers = await Promise.all(
+        Array.from({ length: 24 }, (_, i) =>
+          i % 6 === 0 ? (i % 2 === 0 ? a : b).call(BOT, 'POST', '/v1/grants', read(`checkpoint race ${round}.${i}`)) : (i % 2 === 0 ? a : b).call('human:audrey', 'GET', '/v1/audit/checkpoint'),
+        ),
+      );
+      statuses.push(...answers.map((r) => r.status));
+    }
+    expect(statuses.filter((status) => status !== 200 && status !== 201)).toEqual([]);
+    const latest = await a.call('human:audrey', 'GET', '/v1/audit/checkpoint');
+    expect(await readFile(join(a.dir, 'checkpoint.txt'), 'utf8')).toBe(latest.body.note);
   });
 });
