@@ -14,7 +14,8 @@
  * agent or a human approver) run among the rest; an actor picks up only a grant it requested.
  * The moment a completion or revocation is acknowledged, the grant's tokens introspect inactive on
  * every replica (RFC 7662, "the instant a grant ends"). At the end, exactly the unreviewed
- * break-glass grants are listed as needing review. Once everything is due, no access
+ * break-glass grants are listed as needing review, and every signed checkpoint an auditor
+ * fetched from either replica during the run is consistent with the final log. Once everything is due, no access
  * token handed out during the run introspects as active, and the stored grants agree with the log.
  * A third case adds real targets, PostgreSQL (a private cluster with password logins) and Redis
  * (the machine's server, with a broker ACL user of the run's own): sessions opened with issued
@@ -35,7 +36,7 @@ import { ENDS, STATUS_OF_END, ruleBreaks } from '../helpers/lifecycle-rules.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { createPostgresTestEnv, loginCode, withPostgresTarget, type PostgresTestEnv } from '../connectors/postgres-env.js';
 
-const PRINCIPALS = ['workload:deploy-bot', 'workload:support-agent', 'workload:ci-runner', 'human:alice', 'human:bob', 'human:carol', 'human:root'] as const;
+const PRINCIPALS = ['workload:deploy-bot', 'workload:support-agent', 'workload:ci-runner', 'human:alice', 'human:bob', 'human:carol', 'human:root', 'human:audrey'] as const;
 const ACTIONS = ['approve', 'deny', 'complete', 'revoke', 'extend', 'review', 'activate'] as const;
 /** Stands for the principal that requested the grant an action picks. */
 const REQUESTER = 'requester';
@@ -54,7 +55,9 @@ type Step =
    * `may_act` (an agent, or a human, who then must never approve the grant); with `poll`, the
    * same exchange again for the newest grant (`grant_id`), as a client polls a pending one.
    */
-  | { readonly kind: 'exchange'; readonly replica: number; readonly subject: string; readonly actor?: string; readonly body: Record<string, unknown>; readonly poll: boolean };
+  | { readonly kind: 'exchange'; readonly replica: number; readonly subject: string; readonly actor?: string; readonly body: Record<string, unknown>; readonly poll: boolean }
+  /** An auditor fetches the signed checkpoint from a replica; all of them must agree with the final log. */
+  | { readonly kind: 'checkpoint'; readonly replica: number };
 
 /** Who may act for whom in the exchange steps (the `may_act` of the subject's token). */
 const DELEGATIONS: Readonly<Record<string, readonly string[]>> = { 'workload:deploy-bot': ['workload:support-agent', 'human:alice'], 'workload:ci-runner': ['workload:support-agent'] };
@@ -145,7 +148,11 @@ function steps(replicas: number, targets: readonly string[]): fc.Arbitrary<Step[
       { requiredKeys: ['kind', 'replica', 'subject', 'body', 'poll'] },
     ),
   );
-  return fc.array(fc.oneof({ arbitrary: request, weight: 3 }, { arbitrary: act, weight: 6 }, { arbitrary: approval, weight: 2 }, { arbitrary: exchange, weight: 2 }, { arbitrary: tick, weight: 1 }), { minLength: 1, maxLength: 16 });
+  const checkpoint = fc.record({ kind: fc.constant('checkpoint' as const), replica });
+  return fc.array(
+    fc.oneof({ arbitrary: request, weight: 3 }, { arbitrary: act, weight: 6 }, { arbitrary: approval, weight: 2 }, { arbitrary: exchange, weight: 2 }, { arbitrary: tick, weight: 1 }, { arbitrary: checkpoint, weight: 1 }),
+    { minLength: 1, maxLength: 16 },
+  );
 }
 
 describe.each([
@@ -343,8 +350,16 @@ describe.each([
       const key = `exchange ${res.status} ${parsed.error ?? 'issued'}`;
       answers.set(key, (answers.get(key) ?? 0) + 1);
     };
+    /** Signed checkpoints fetched during the run (C2SP signed notes). */
+    const checkpoints: { note: string; verifierKey: string; origin: string }[] = [];
     const run = async (step: Step): Promise<void> => {
       if (step.kind === 'exchange') return exchangeToken(step);
+      if (step.kind === 'checkpoint') {
+        const res = await fetch(`${brokers[step.replica]!.url}/v1/audit/checkpoint`, { headers: { authorization: `Bearer ${tokens[step.replica]!.get('human:audrey')}` } });
+        if (res.status !== 200) faults.push(`checkpoint on replica ${step.replica}: ${res.status} ${await res.text()}`);
+        else checkpoints.push((await res.json()) as { note: string; verifierKey: string; origin: string });
+        return;
+      }
       if (step.kind === 'tick') {
         clock.advance(step.ms);
         // Every replica's expiry worker, concurrently with the requests of this round.
@@ -412,9 +427,14 @@ describe.each([
     }
 
     const store = brokers[0]!.broker.store;
-    const report = await verifyAuditLog(store);
+    // Every checkpoint either replica signed during the run is consistent with the final log.
+    expect(checkpoints.length).toBeGreaterThan(0);
+    const { verifierKey, origin } = checkpoints[0]!;
+    expect(checkpoints.every((c) => c.verifierKey === verifierKey && c.origin === origin)).toBe(true);
+    const report = await verifyAuditLog(store, { checkpoints: checkpoints.map((c) => c.note), verifierKey, origin });
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
+    expect(report.checkpointsChecked).toBeGreaterThan(0);
     const head = await store.auditHead();
     const records = await store.readAudit(0, head.size);
     expect(ruleBreaks(records)).toEqual([]);
