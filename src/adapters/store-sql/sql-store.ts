@@ -249,7 +249,14 @@ export class SqlStore implements Store {
       }
     }
     this.groupCommits.locked += 1;
-    return this.transaction((tx) => tx.insertGrantsWithAudit(grants, events, time));
+    // The same errors either way: a new grant that cannot be written with its audit events fails
+    // closed as audit_unavailable, whichever path its batch took (the one-statement path above
+    // maps them alike; which one a batch takes depends on timing, not on the request).
+    try {
+      return await this.transaction((tx) => tx.insertGrantsWithAudit(grants, events, time));
+    } catch (err) {
+      throw groupCommitError(err, grants.length);
+    }
   }
 
   async getGrant(id: string): Promise<Grant | undefined> {
