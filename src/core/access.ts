@@ -69,9 +69,9 @@ export function mayComplete(p: Principal, grant: Pick<Grant, 'tenant' | 'princip
 }
 
 /**
- * May the token exchange's caller pick up (activate, or get a token for) this grant? `p` is the
- * subject of the exchange, with the delegation chain its actor token adds (`actorChain`). The
- * subject itself may; an actor only when the chain it presents is the one the grant was
+ * May `p` pick up (activate, or get a token for) this grant? `p` is the requester, with the
+ * delegation chain it presents (`actorChain`: in a token exchange, the actor token's). The
+ * requester itself may; an actor only when the chain it presents is the one the grant was
  * requested with. Otherwise anyone named in the subject's `may_act` could fetch the credential
  * of a grant it never asked for, including a human who approved that grant, since approval
  * excludes only the recorded chain (lifecycle.ts recordVote).

@@ -21,7 +21,7 @@ import {
   type Transition,
 } from '../core/lifecycle.js';
 import { decideTier } from '../core/tiering.js';
-import { groupsOf, mayApprove, mayComplete, mayReview, mayRevoke, mayView } from '../core/access.js';
+import { groupsOf, mayApprove, mayComplete, mayPickUp, mayReview, mayRevoke, mayView } from '../core/access.js';
 import { isBusinessHours } from '../core/business-hours.js';
 import type { GrantFilter, Page, PageRequest, StoreTx } from '../ports/store.js';
 import type { IssuedCredential } from '../ports/connector.js';
@@ -52,6 +52,17 @@ export interface GrantResult {
   readonly accessToken?: string;
   /** Target credential made for this grant alone; returned once, never stored. */
   readonly credential?: IssuedCredential;
+}
+
+/**
+ * The requester picks up its grant (activation, a fresh token) by itself, or through exactly the
+ * delegation chain that requested it (core/access.ts mayPickUp); any other actor its subject
+ * names in `may_act` (RFC 8693), an approver among them, is refused.
+ */
+function requirePickUp(p: Principal, grant: Grant): void {
+  if (!mayPickUp(p, grant)) {
+    throw new StintError('forbidden', 'this grant was requested with another delegation chain; only its subject or the actors that requested it pick it up');
+  }
 }
 
 /**
@@ -275,6 +286,7 @@ export class GrantService {
     const grant = await this.visibleGrant(p, id);
     requireSameKey(grant.dpopJkt, dpopJkt);
     if (grant.principal !== p.id) throw new StintError('forbidden', 'only the requester can activate its grant');
+    requirePickUp(p, grant);
     if (grant.kind === 'extension') throw new StintError('invalid_state', 'an extension is applied to its grant when approved; it is not activated');
     const target = this.targetOrThrow(grant);
     return this.credentials.activateExisting(grant.id, target, p.id);
@@ -286,6 +298,7 @@ export class GrantService {
     const grant = await this.visibleGrant(p, id);
     requireSameKey(grant.dpopJkt, dpopJkt);
     if (grant.principal !== p.id) throw new StintError('forbidden', 'only the requester receives the access token');
+    requirePickUp(p, grant);
     if (!isLive(grant, now)) throw new StintError('invalid_state', `grant is ${effectiveStatus(grant, now)}`);
     return { grant: this.view(grant, now), accessToken: await this.deps.tokens.issue(grant, now, grant.dpopJkt) };
   }

@@ -11,7 +11,6 @@
  */
 import { StintError, type ErrorCode } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
-import { mayPickUp } from '../core/access.js';
 import { effectiveStatus } from '../core/grant.js';
 import type { Principal } from '../core/principal.js';
 import type { IdentityVerifier } from '../ports/identity.js';
@@ -223,7 +222,6 @@ export class TokenExchangeService {
     if (this.lastPoll.size > 10_000) this.lastPoll.delete(this.lastPoll.keys().next().value as string);
     const grant = await this.grants.get(p, grantId);
     if (grant.principal !== p.id) throw new OAuthError('invalid_grant', 'this grant belongs to another principal');
-    if (!mayPickUp(p, grant)) throw new OAuthError('invalid_grant', 'this grant was requested with another delegation chain; only its subject or the actors that requested it pick it up');
     const status = effectiveStatus(grant, now);
     if (status === 'pending_approval') {
       if (last !== undefined && now - last < POLL_INTERVAL_SECONDS * 1000) {
