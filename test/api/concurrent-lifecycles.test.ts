@@ -34,6 +34,7 @@ import { verifyAuditLog } from '../../src/audit/index.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { ENDS, STATUS_OF_END, ruleBreaks } from '../helpers/lifecycle-rules.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { testSeed } from '../helpers/seed.js';
 import { createPostgresTestEnv, loginCode, withPostgresTarget, type PostgresTestEnv } from '../connectors/postgres-env.js';
 
 const PRINCIPALS = ['workload:deploy-bot', 'workload:support-agent', 'workload:ci-runner', 'human:alice', 'human:bob', 'human:carol', 'human:root', 'human:audrey'] as const;
@@ -387,7 +388,7 @@ describe.each([
         await Promise.all(round.map(run));
       }),
       // STINT_TEST_SOAK=<runs> for a longer run by hand; CI runs 150.
-      { numRuns: Number(process.env.STINT_TEST_SOAK ?? 150) },
+      { numRuns: Number(process.env.STINT_TEST_SOAK ?? 150), seed: testSeed() },
     );
     expect(faults).toEqual([]);
     if (process.env.STINT_TEST_LOG_ANSWERS) console.log(JSON.stringify([...answers].sort((a, b) => b[1] - a[1])), `introspected right after an end: ${introspectedAfterEnd}`);

@@ -24,6 +24,7 @@ import { ManualClock } from '../../src/ports/clock.js';
 import { startTestBroker, writeTestConfig } from '../helpers/broker.js';
 import { serveChild, type ChildBroker } from '../helpers/child-broker.js';
 import { ruleBreaks } from '../helpers/lifecycle-rules.js';
+import { seededRandom, testSeed } from '../helpers/seed.js';
 import { createTestDatabase, freshPgliteDataDir } from '../helpers/stores.js';
 import { createPostgresTestEnv, loginCode, withPostgresTarget, type PostgresTestEnv } from '../connectors/postgres-env.js';
 
@@ -93,6 +94,8 @@ describe.each([
       tokens.set(p, await mintDevToken({ key, issuer: config.dev.issuer, audience: config.dev.audience, principalId: p, ...(config.dev.principals[p] ? { principal: config.dev.principals[p] } : {}), ttlSeconds: 86_400, now: Date.now() }));
     }
 
+    const seed = testSeed();
+    const random = seededRandom(seed);
     const grants: { id: string; requester: string }[] = [];
     /** Ends a broker acknowledged with 200 (the grant's status in the answer). */
     const acknowledgedEnds = new Map<string, string>();
@@ -102,7 +105,7 @@ describe.each([
     let answered = 0;
     const send = async (as: string, method: string, path: string, body: unknown): Promise<Record<string, any> | undefined> => {
       const live = replicas.filter((r): r is ChildBroker => r !== undefined);
-      const replica = live[Math.floor(Math.random() * live.length)];
+      const replica = live[Math.floor(random() * live.length)];
       if (replica === undefined) return undefined;
       let res: Response;
       try {
@@ -147,7 +150,7 @@ describe.each([
       }
     };
 
-    const plan = fc.sample(fc.record({ ops: fc.array(op, { minLength: 6, maxLength: 14 }), victim: fc.integer({ min: 0, max: count - 1 }), afterMs: fc.integer({ min: 0, max: KILL_WITHIN_MS[count]! }) }), count === 1 ? 14 : ROUNDS);
+    const plan = fc.sample(fc.record({ ops: fc.array(op, { minLength: 6, maxLength: 14 }), victim: fc.integer({ min: 0, max: count - 1 }), afterMs: fc.integer({ min: 0, max: KILL_WITHIN_MS[count]! }) }), { numRuns: count === 1 ? 14 : ROUNDS, seed });
     for (const round of plan) {
       // The kill lands while this round's requests are in flight (a timer, not a wait: the round
       // itself is what takes time), then the victim comes back.
